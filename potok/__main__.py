@@ -1,0 +1,3 @@
+from potok.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,272 @@
+"""The ``potok`` command.
+
+    potok serve [--host H] [--port P] [--workers N] [--no-scheduler]
+    potok worker
+    potok db upgrade | potok db current
+    potok user create NAME [--full-name …] [--email …] [--role KEY …] [--password-stdin]
+    potok user passwd NAME [--password-stdin]
+    potok user list
+    potok settings
+
+Settings come from ``POTOK_*`` environment variables (``potok settings`` lists them);
+options given here override them for this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from potok.errors import PotokError, SettingsError
+from potok.platform.bootstrap import Bootstrap
+from potok.settings import Settings
+
+log = logging.getLogger("potok")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(quiet)
+
+
+def _print_welcome(settings: Settings, url_host: str, port: int, boot: Bootstrap) -> None:
+    where = "SQLite " + str(settings.sqlite_path) if settings.is_sqlite else "PostgreSQL"
+    print(f"Potok is starting at http://{url_host}:{port}/  (database: {where})", flush=True)
+    if boot.generated_password:
+        print(
+            f"  Log in as '{boot.admin_username}' with the password: {boot.generated_password}\n"
+            "  It was generated just now and is shown only once; change it under 'My account'.",
+            flush=True,
+        )
+    elif boot.new_database:
+        print(
+            f"  Log in as '{boot.admin_username}' with the password from POTOK_ADMIN_PASSWORD.",
+            flush=True,
+        )
+    else:
+        print(f"  Log in as '{boot.admin_username}' or another existing user.", flush=True)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from potok.app import create_app
+    from potok.platform.bootstrap import initialise
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    settings = settings.replace(host=host, port=port)
+    if args.no_scheduler:
+        settings = settings.replace(scheduler=False)
+    boot = initialise(settings)
+    _print_welcome(settings, "127.0.0.1" if host in ("0.0.0.0", "::") else host, port, boot)  # noqa: S104
+    if args.workers <= 1:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            server_header=False,
+        )
+        return 0
+    # Several web processes: each runs without the scheduler; one 'potok worker' runs it.
+    environment = {
+        **os.environ,
+        "POTOK_DATA_DIR": str(settings.data_dir),
+        "POTOK_SCHEDULER": "off",
+    }
+    os.environ.update(environment)
+    worker = None
+    if settings.scheduler:
+        worker = subprocess.Popen([sys.executable, "-m", "potok", "worker"], env=environment)
+    try:
+        uvicorn.run(
+            "potok.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            server_header=False,
+        )
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
+    return 0
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from potok.app import create_app, services_of
+    from potok.platform.bootstrap import initialise
+    from potok.platform.scheduler import Scheduler
+
+    initialise(settings)
+    services = services_of(create_app(settings.replace(scheduler=False)))
+    scheduler = Scheduler(services, services.jobs, blocking=True)
+    print("Potok worker: running the scheduler. Stop with Ctrl+C.", flush=True)
+
+    def stop(_signum: int, _frame: object) -> None:
+        scheduler.shutdown()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        scheduler.shutdown()
+    return 0
+
+
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    from potok.platform import migrate
+    from potok.platform.bootstrap import initialise
+    from potok.platform.db import make_unpooled_engine
+
+    if args.db_command == "upgrade":
+        boot = initialise(settings)
+        engine = make_unpooled_engine(settings)
+        print(f"Database is at revision {migrate.current_revision(engine)} (newest).")
+        if boot.generated_password:
+            print(f"Created user '{boot.admin_username}' with password: {boot.generated_password}")
+        engine.dispose()
+        return 0
+    engine = make_unpooled_engine(settings)
+    current = migrate.current_revision(engine)
+    engine.dispose()
+    head = migrate.head_revision()
+    state = "up to date" if current == head else f"behind: run 'potok db upgrade' to reach {head}"
+    print(f"Database revision: {current or 'none (empty database)'} — {state}.")
+    return 0 if current == head else 1
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise SettingsError("the two passwords do not match")
+    return first
+
+
+def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from potok.platform import accounts
+    from potok.platform.audit import Actor
+    from potok.platform.bootstrap import initialise
+    from potok.platform.clock import utcnow
+    from potok.platform.db import Database, make_unpooled_engine
+    from potok.platform.models import Role
+
+    initialise(settings)
+    database = Database(make_unpooled_engine(settings))
+    actor = Actor(None, "cli")
+    try:
+        if args.user_command == "list":
+            with database.session() as session:
+                for user in accounts.list_users(session):
+                    roles = ",".join(role.key for role in user.roles) or "-"
+                    state = "active" if user.is_active else "disabled"
+                    print(f"{user.username:<24} {state:<8} {roles:<24} {user.full_name}")
+            return 0
+        if args.user_command == "create":
+            with database.session(write=True) as session:
+                keys = set(args.role or [])
+                chosen = list(session.scalars(select(Role).where(Role.key.in_(keys))))
+                missing = keys - {role.key for role in chosen}
+                if missing:
+                    raise SettingsError(f"no such role: {', '.join(sorted(missing))}")
+                values = accounts.UserInput(
+                    username=args.username,
+                    full_name=args.full_name or "",
+                    email=args.email or "",
+                    role_ids=tuple(str(role.id) for role in chosen),
+                    is_active=True,
+                    password=_read_password(args),
+                )
+                user = accounts.create_user(session, actor, values, now=utcnow())
+                print(f"Created user '{user.username}'.")
+            return 0
+        with database.session(write=True) as session:
+            accounts.set_password(session, actor, args.username, _read_password(args), now=utcnow())
+            print(f"Password of '{args.username.lower()}' is changed.")
+        return 0
+    finally:
+        database.dispose()
+
+
+def cmd_settings(settings: Settings, _args: argparse.Namespace) -> int:
+    for row in settings.describe():
+        print(f"{row['name']} = {row['value']}   [{row['source']}]")
+        print(f"    {row['help']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="potok", description="Potok document management.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the web server (and the scheduler)")
+    serve.add_argument("--host", help="address to listen on (POTOK_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (POTOK_PORT, default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="web worker processes (default 1)")
+    serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler")
+    serve.set_defaults(run=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run only the scheduler (reminders, mail)")
+    worker.set_defaults(run=cmd_worker)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("upgrade", help="apply pending migrations (also done on start)")
+    db_commands.add_parser("current", help="show the schema revision; exit 1 when behind")
+    db.set_defaults(run=cmd_db)
+
+    user = commands.add_parser("user", help="manage users")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    create = user_commands.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--full-name")
+    create.add_argument("--email")
+    create.add_argument("--role", action="append", help="role key; repeat for several")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    passwd = user_commands.add_parser("passwd", help="set a user's password")
+    passwd.add_argument("username")
+    passwd.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    user_commands.add_parser("list", help="list users")
+    user.set_defaults(run=cmd_user)
+
+    show = commands.add_parser("settings", help="show every POTOK_* setting and its value")
+    show.set_defaults(run=cmd_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        _configure_logging(settings)
+        return int(args.run(settings, args))
+    except SettingsError as exc:
+        print(f"potok: {exc}", file=sys.stderr)
+        return 2
+    except PotokError as exc:
+        print(f"potok: {exc}", file=sys.stderr)
+        return 1

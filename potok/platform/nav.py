@@ -1,0 +1,35 @@
+"""The main navigation, contributed by packages.
+
+Each package hands ``create_app`` a function from the current user to the nav items that
+user may see (the platform's own: home and administration; runtime adds streams and the
+inbox; the designer, route editor and report generator add theirs). The layout shows them
+in ``order``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from potok.errors import N_
+from potok.platform.auth import CurrentUser
+from potok.platform.capabilities import AUDIT, SYSTEM, USERS
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    order: int
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    translate: bool = True
+
+
+NavProvider = Callable[[CurrentUser], list[NavItem]]
+
+
+def platform_nav(user: CurrentUser) -> list[NavItem]:
+    items = [NavItem(N_("Home"), "home", order=0)]
+    if any(user.can(capability) for capability in (USERS, AUDIT, SYSTEM)):
+        items.append(NavItem(N_("Administration"), "admin:index", order=900))
+    return items

@@ -1,0 +1,86 @@
+"""What every rendered page needs: the translator, the user, navigation, the CSRF token and
+flash messages. Shared by views (through ``Ctx.render``) and by the error renderer."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.requests import Request
+from starlette.types import Scope
+
+from potok.platform.auth import CurrentUser
+from potok.platform.csrf import SCOPE_KEY as CSRF_SCOPE_KEY
+from potok.platform.csrf import CsrfState
+from potok.platform.i18n import Translator
+
+if TYPE_CHECKING:
+    from potok.platform.services import Services
+
+USER_KEY = "potok.user"
+LANG_KEY = "potok.lang"
+EXPIRED_KEY = "potok.session_expired"
+LANG_COOKIE = "potok_lang"
+FLASH_COOKIE = "potok_flash"
+
+
+def current_user(scope: Scope) -> CurrentUser | None:
+    user = scope.get(USER_KEY)
+    return user if isinstance(user, CurrentUser) else None
+
+
+def translator_for(services: Services, scope: Scope) -> Translator:
+    return services.catalogs.translator(scope.get(LANG_KEY))
+
+
+def csrf_token(scope: Scope) -> str:
+    state = scope.get(CSRF_SCOPE_KEY)
+    return state.token if isinstance(state, CsrfState) else ""
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def wants_json(request: Request) -> bool:
+    if request.url.path.startswith(("/api/", "/healthz")):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def flash_serializer(services: Services) -> URLSafeSerializer:
+    return URLSafeSerializer(services.secret_key, salt="potok.flash")
+
+
+def read_flashes(services: Services, request: Request) -> list[dict[str, Any]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        items = flash_serializer(services).loads(raw)
+    except BadSignature:
+        return []
+    translator = translator_for(services, request.scope)
+    return [
+        {"kind": kind, "text": translator.format(message, params)}
+        for kind, message, params in items
+        if isinstance(message, str)
+    ]
+
+
+def base_context(services: Services, request: Request) -> dict[str, Any]:
+    user = current_user(request.scope)
+    translator = translator_for(services, request.scope)
+    return {
+        "request": request,
+        "t": translator,
+        "lang": translator.language,
+        "user": user,
+        "nav": services.nav_for(user) if user else [],
+        "csrf_token": csrf_token(request.scope),
+        "hx_headers": json.dumps({"X-CSRF-Token": csrf_token(request.scope)}),
+        "flashes": read_flashes(services, request),
+        "current_path": request.url.path,
+    }
