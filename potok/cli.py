@@ -269,4 +269,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except PotokError as exc:
         print(f"potok: {exc}", file=sys.stderr)
+        for field, message in exc.field_errors.items():
+            print(f"  {field}: {message}", file=sys.stderr)
         return 1

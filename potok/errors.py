@@ -111,9 +111,7 @@ class Conflict(PotokError):
 class PayloadTooLarge(PotokError):
     status = 413
     title = N_("Too much data")
-    message = N_(
-        "The request is larger than the %(limit)s MB this server accepts; nothing was saved."
-    )
+    message = N_("The request is larger than the %(limit)s this server accepts; nothing was saved.")
 
 
 class TooManyRequests(PotokError):

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
@@ -24,7 +25,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from potok.app import create_app, services_of
-from potok.platform import accounts, migrate
+from potok.platform import accounts, migrate, passwords
 from potok.platform.audit import Actor
 from potok.platform.clock import utcnow
 from potok.platform.csrf import CSRF_COOKIE, token_for
@@ -36,6 +37,15 @@ TEST_DATABASE_URL = os.environ.get("POTOK_TEST_DATABASE_URL", "").strip()
 SECRET_KEY = "test-secret-key-" + "x" * 32
 PASSWORD = "correct-horse-battery"
 _PREFIX = "potok_test_"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Real argon2id, with the cost turned down: production's cost is ~0.1 s per hash."""
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = original
 
 
 # Databases -------------------------------------------------------------------------------
@@ -115,6 +125,18 @@ class DatabaseFactory:
         self.made.append(name)
         return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
 
+    def new_empty(self) -> str | None:
+        """An empty PostgreSQL database (None on SQLite: an empty data folder is enough)."""
+        if not TEST_DATABASE_URL:
+            return None
+        self.counter += 1
+        name = f"{self.run}_{self.counter}"
+        engine = _admin_engine()
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+
     def drop(self, url: str | None) -> None:
         if url is None:
             return
@@ -144,6 +166,17 @@ def database_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Datab
 def database_url(database_factory: DatabaseFactory, tmp_path: Path) -> Iterator[str | None]:
     url = database_factory.new(tmp_path / "data")
     yield url
+    database_factory.drop(url)
+
+
+@pytest.fixture
+def empty_database(database_factory: DatabaseFactory, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment variables for a Potok process on a brand-new, empty database."""
+    url = database_factory.new_empty()
+    environment = {"POTOK_DATA_DIR": str(tmp_path / "fresh-data")}
+    if url:
+        environment["POTOK_DATABASE_URL"] = url
+    yield environment
     database_factory.drop(url)
 
 

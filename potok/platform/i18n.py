@@ -27,7 +27,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
-from potok.errors import PotokError
+from potok.errors import N_, PotokError
 from potok.settings import LANGUAGES
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -46,6 +46,10 @@ def load_translations(language: str) -> _gettext.NullTranslations:
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(fp=buffer, domain=DOMAIN)
+
+
+class ByteSize(int):
+    """A number of bytes, shown as KB or MB in the reader's language."""
 
 
 class Translator:
@@ -71,9 +75,28 @@ class Translator:
         return self._translations.ngettext(singular, plural, count)
 
     def format(self, message: str, params: Mapping[str, Any] | None = None) -> str:
-        """Translate ``message`` and fill its ``%(name)s`` placeholders."""
+        """Translate ``message`` and fill its ``%(name)s`` placeholders; dates, times and
+        :class:`ByteSize` values are written the way this language writes them."""
         text = self.gettext(message)
-        return text % dict(params) if params else text
+        if not params:
+            return text
+        return text % {name: self.value(value) for name, value in params.items()}
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, datetime):
+            return self.datetime(value, "short")
+        if isinstance(value, date):
+            return self.date(value)
+        if isinstance(value, ByteSize):
+            return self.size(value)
+        return value
+
+    def size(self, size: int) -> str:
+        if size >= 1024 * 1024:
+            amount, unit = size / 1024 / 1024, self.gettext(N_("MB"))
+        else:
+            amount, unit = size / 1024, self.gettext(N_("KB"))
+        return f"{format_decimal(round(amount, 1), locale=self.locale)} {unit}"
 
     def error_title(self, error: PotokError) -> str:
         return self.gettext(error.title)

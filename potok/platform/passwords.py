@@ -11,8 +11,16 @@ MIN_LENGTH = 8
 MAX_LENGTH = 256
 
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so a wrong username costs the same time.
-_DUMMY_HASH = _hasher.hash("potok-dummy-password")
+_dummy_hashes: dict[int, str] = {}
+
+
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so a wrong username costs the same
+    time as a wrong password (made with the hasher in use, hence lazily)."""
+    key = id(_hasher)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = _hasher.hash("potok-dummy-password")
+    return _dummy_hashes[key]
 
 
 def hash_password(password: str) -> str:
@@ -22,7 +30,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; always spends one argon2 verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from potok.errors import PayloadTooLarge, PotokError
 from potok.platform import auth
+from potok.platform.i18n import ByteSize
 from potok.platform.web.errors import as_potok_error, render_error
 from potok.platform.web.page import EXPIRED_KEY, LANG_COOKIE, LANG_KEY, USER_KEY
 
@@ -70,10 +71,6 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f}".removesuffix(".0")
-
-
 class BodyLimitMiddleware:
     """Refuses request bodies over ``POTOK_MAX_REQUEST_BYTES`` with 413: at once when the
     declared length is too big, or as soon as the streamed body passes the limit."""
@@ -84,7 +81,7 @@ class BodyLimitMiddleware:
         self.limit = services.settings.max_request_bytes
 
     def _error(self) -> PayloadTooLarge:
-        return PayloadTooLarge(params={"limit": _megabytes(self.limit)})
+        return PayloadTooLarge(params={"limit": ByteSize(self.limit)})
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
