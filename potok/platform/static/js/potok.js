@@ -1,4 +1,5 @@
-// Potok's own small script: the phone menu and confirmations for destructive buttons.
+// Potok's own small script: the phone menu, the current tab in view, and confirmations
+// for destructive buttons.
 // Everything else is server-rendered HTML with htmx; the CSP forbids inline scripts.
 (function () {
   "use strict";
@@ -14,6 +15,18 @@
     });
   }
 
+  // On a phone the section tabs scroll sideways: bring the current one into view.
+  function showCurrentTab() {
+    var tabs = document.querySelectorAll(".subnav");
+    for (var i = 0; i < tabs.length; i++) {
+      var strip = tabs[i];
+      var current = strip.querySelector("[aria-current='page']");
+      if (current && strip.scrollWidth > strip.clientWidth) {
+        strip.scrollLeft = current.offsetLeft - strip.offsetLeft - (strip.clientWidth - current.offsetWidth) / 2;
+      }
+    }
+  }
+
   // <button data-confirm="Delete?"> asks before its form is submitted.
   document.addEventListener("submit", function (event) {
     var button = event.submitter;
@@ -23,9 +36,14 @@
     }
   });
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", setUpMenu);
-  } else {
+  function setUp() {
     setUpMenu();
+    showCurrentTab();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", setUp);
+  } else {
+    setUp();
   }
 })();
