@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from potok.errors import SettingsError
+from potok.errors import N_, SettingsError
 
 LANGUAGES = ("en", "ru")
 
@@ -227,6 +227,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("POTOK_LOG_LEVEL", "log_level", "INFO", "Logging level of the server.", _log_level),
 )
 
+SECRET_SET = N_("(set)")
+UNSET = N_("(unset)")
+
 _BY_FIELD = {setting.field: setting for setting in SETTINGS}
 
 
@@ -294,9 +297,9 @@ class Settings:
         for setting in SETTINGS:
             value = getattr(self, setting.field)
             if setting.secret and value:
-                shown = "(set)"
+                shown = SECRET_SET
             elif value is None or value == "":
-                shown = "(unset)"
+                shown = UNSET
             elif isinstance(value, bool):
                 shown = "on" if value else "off"
             else:

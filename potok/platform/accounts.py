@@ -31,6 +31,20 @@ ROLE_KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ADMIN_ROLE = "admin"
 ADMIN_USERNAME = "admin"
+# Stored in English; shown translated, as built-in roles are Potok's own words.
+ADMIN_ROLE_DESCRIPTION = N_("Can do everything, including managing users and the configuration.")
+ADMIN_FULL_NAMES = {"en": "Administrator", "ru": "Администратор"}
+MAX_ID = 2**31 - 1  # the largest value an INTEGER primary key holds on PostgreSQL
+
+
+def parse_id(raw: str) -> int | None:
+    """The row id a form field names, or None when it cannot be one (so lookups never see
+    ``"²"``, ``"-1"`` or a number too big for the database's integer type)."""
+    raw = raw.strip()
+    if not raw.isascii() or not raw.isdigit():
+        return None
+    value = int(raw)
+    return value if 0 < value <= MAX_ID else None
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,8 @@ def _snapshot(user: User) -> dict[str, Any]:
 
 
 def get_user(session: Session, user_id: int) -> User:
+    if not 0 < user_id <= MAX_ID:
+        raise NotFound()
     user = session.get(User, user_id, options=[selectinload(User.roles)])
     if user is None or user.is_system:
         raise NotFound()
@@ -86,12 +102,13 @@ def list_users(session: Session, *, search: str = "", include_inactive: bool = T
         .options(selectinload(User.roles), selectinload(User.department))
         .order_by(func.lower(User.full_name), User.username)
     )
-    if search.strip():
-        pattern = f"%{search.strip().lower()}%"
+    term = search.strip().lower()
+    if term:
+        # autoescape: a typed "%" or "_" is searched for, not a LIKE wildcard.
         statement = statement.where(
-            func.lower(User.username).like(pattern)
-            | func.lower(User.full_name).like(pattern)
-            | func.lower(func.coalesce(User.email, "")).like(pattern)
+            func.lower(User.username).contains(term, autoescape=True)
+            | func.lower(User.full_name).contains(term, autoescape=True)
+            | func.lower(func.coalesce(User.email, "")).contains(term, autoescape=True)
         )
     if not include_inactive:
         statement = statement.where(User.is_active.is_(True))
@@ -128,19 +145,17 @@ def _check_user(
     clean["language"] = values.language or None
     clean["department"] = None
     if values.department_id:
-        department = (
-            session.get(Department, int(values.department_id))
-            if values.department_id.isdigit()
-            else None
-        )
+        department_id = parse_id(values.department_id)
+        department = session.get(Department, department_id) if department_id else None
         if department is None:
             errors["department_id"] = N_("Choose a department from the list.")
         clean["department"] = department
     roles: list[Role] = []
     if values.role_ids:
-        ids = {int(value) for value in values.role_ids if value.isdigit()}
-        roles = list(session.scalars(select(Role).where(Role.id.in_(ids)).order_by(Role.key)))
-        if len(roles) != len(set(values.role_ids)):
+        ids = {parse_id(value) for value in values.role_ids}
+        wanted = {role_id for role_id in ids if role_id is not None}
+        roles = list(session.scalars(select(Role).where(Role.id.in_(wanted)).order_by(Role.key)))
+        if None in ids or len(roles) != len(set(values.role_ids)):
             errors["roles"] = N_("Choose roles from the list.")
     clean["roles"] = roles
     clean["is_active"] = values.is_active
@@ -157,12 +172,17 @@ def _can_manage_users(role: Role) -> bool:
     return role.all_capabilities or USERS in role.capabilities
 
 
+def _user_manages_users(user: User) -> bool:
+    return user.is_active and any(_can_manage_users(role) for role in user.roles)
+
+
 def _guard_user_managers(session: Session, *, ignoring: User | None = None) -> bool:
     """True when some active user other than ``ignoring`` can still manage users."""
     for user in session.scalars(
         select(User)
         .where(User.is_active.is_(True), User.is_system.is_(False))
         .options(selectinload(User.roles))
+        .execution_options(populate_existing=True)  # see flushed role changes and deletions
     ):
         if user is ignoring:
             continue
@@ -216,6 +236,7 @@ def update_user(
     if errors:
         raise ValidationFailed(field_errors=errors)
     before = _snapshot(user)
+    managed_before = _user_manages_users(user)
     user.full_name = clean["full_name"]
     user.email = clean["email"]
     user.language = clean["language"]
@@ -226,8 +247,10 @@ def update_user(
         user.password_hash = passwords.hash_password(values.password)
         user.password_changed_at = now
     session.flush()
-    if not _guard_user_managers(session):
-        raise ValidationFailed(field_errors={"roles": LOCKOUT})
+    if managed_before and not _user_manages_users(user) and not _guard_user_managers(session):
+        # Point at what the form changed: the active box, or else the roles.
+        field = "roles" if user.is_active else "is_active"
+        raise ValidationFailed(field_errors={field: LOCKOUT})
     changes = audit.changes(before, _snapshot(user))
     if values.password:
         changes["password"] = ["***", "***"]
@@ -348,7 +371,7 @@ def role_member_counts(session: Session) -> dict[int, int]:
 
 
 def get_role(session: Session, role_id: int) -> Role:
-    role = session.get(Role, role_id)
+    role = session.get(Role, role_id) if 0 < role_id <= MAX_ID else None
     if role is None:
         raise NotFound()
     return role
@@ -431,12 +454,13 @@ def update_role(
     if errors:
         raise ValidationFailed(field_errors=errors)
     before = _role_snapshot(role)
+    managed_before = _can_manage_users(role)
     role.labels = _labels(values)
     role.description = values.description.strip()
     if not role.all_capabilities:
         role.capabilities = sorted(set(values.capabilities))
     session.flush()
-    if not _guard_user_managers(session):
+    if managed_before and not _can_manage_users(role) and not _guard_user_managers(session):
         raise ValidationFailed(field_errors={"capabilities": LOCKOUT})
     changes = audit.changes(before, _role_snapshot(role))
     if changes:
@@ -457,9 +481,10 @@ def delete_role(session: Session, actor: Actor, role: Role, *, now: datetime) ->
     if role.is_builtin:
         raise ValidationFailed(N_("Built-in roles cannot be deleted."))
     snapshot = _role_snapshot(role)
+    managed = _can_manage_users(role)
     session.delete(role)
     session.flush()
-    if not _guard_user_managers(session):
+    if managed and not _guard_user_managers(session):
         raise ValidationFailed(LOCKOUT)
     audit.record(
         session,
@@ -477,7 +502,7 @@ def delete_role(session: Session, actor: Actor, role: Role, *, now: datetime) ->
 
 
 def ensure_admin(
-    session: Session, *, password: str | None, now: datetime
+    session: Session, *, password: str | None, now: datetime, language: str = "en"
 ) -> tuple[User, str | None]:
     """Create the built-in ``admin`` role and user when there are no users yet.
 
@@ -489,7 +514,7 @@ def ensure_admin(
         role = Role(
             key=ADMIN_ROLE,
             labels={"en": "Administrator", "ru": "Администратор"},
-            description="Can do everything, including managing users and the configuration.",
+            description=ADMIN_ROLE_DESCRIPTION,
             capabilities=[],
             all_capabilities=True,
             is_builtin=True,
@@ -513,7 +538,7 @@ def ensure_admin(
         raise SettingsError(f"POTOK_ADMIN_PASSWORD is not acceptable: {problem}")
     user = User(
         username=ADMIN_USERNAME,
-        full_name="Administrator",
+        full_name=ADMIN_FULL_NAMES.get(language, ADMIN_FULL_NAMES["en"]),
         password_hash=passwords.hash_password(password),
         password_changed_at=now,
         roles=[role],

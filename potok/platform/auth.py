@@ -257,7 +257,7 @@ def authenticate(session: Session, username: str, password: str, *, ip: str, now
     session.add(LoginAttempt(at=now, username=username, ip=ip[:64], success=ok))
     actor = Actor(user.id if user else None, username, ip)
     if not ok:
-        reason = "disabled" if user and valid else "wrong credentials"
+        cause = "disabled" if user and valid else "wrong_credentials"
         audit.record(
             session,
             actor,
@@ -266,9 +266,9 @@ def authenticate(session: Session, username: str, password: str, *, ip: str, now
             object_type="user",
             object_id=user.id if user else "",
             object_label=username,
-            details={"reason": reason},
+            details={"cause": cause},
         )
-        raise ValidationFailed(ACCOUNT_DISABLED if reason == "disabled" else INVALID_CREDENTIALS)
+        raise ValidationFailed(ACCOUNT_DISABLED if cause == "disabled" else INVALID_CREDENTIALS)
     if user is None:  # unreachable: ok implies a user; keeps the type checker informed
         raise ValidationFailed(INVALID_CREDENTIALS)
     if user.password_hash and passwords.needs_rehash(user.password_hash):

@@ -32,7 +32,7 @@ def initialise(settings: Settings, *, clock: Clock = utcnow) -> Bootstrap:
         now = clock()
         with database.session(write=True) as session:
             admin, generated = accounts.ensure_admin(
-                session, password=settings.admin_password, now=now
+                session, password=settings.admin_password, now=now, language=settings.language
             )
             if session.scalar(select(SystemState).where(SystemState.key == INITIALISED)) is None:
                 session.add(

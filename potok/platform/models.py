@@ -89,7 +89,11 @@ class Role(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     def label(self, language: str) -> str:
-        return str(self.labels.get(language) or self.labels.get("en") or self.key)
+        """The name in ``language``, else in the other language, else the key."""
+        for candidate in (language, "en", "ru"):
+            if self.labels.get(candidate):
+                return str(self.labels[candidate])
+        return self.key
 
 
 class Department(Base):
@@ -109,6 +113,7 @@ class Department(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
     head: Mapped[User | None] = relationship(foreign_keys=[head_id])
+    parent: Mapped[Department | None] = relationship(remote_side="Department.id")
 
 
 class Deputy(Base):

@@ -23,6 +23,7 @@ class NavItem:
     order: int
     path_params: Mapping[str, str] = field(default_factory=dict)
     translate: bool = True
+    description: str = ""  # a message id, shown on the home page tile
 
 
 NavProvider = Callable[[CurrentUser], list[NavItem]]
@@ -31,5 +32,12 @@ NavProvider = Callable[[CurrentUser], list[NavItem]]
 def platform_nav(user: CurrentUser) -> list[NavItem]:
     items = [NavItem(N_("Home"), "home", order=0)]
     if any(user.can(capability) for capability in (USERS, AUDIT, SYSTEM)):
-        items.append(NavItem(N_("Administration"), "admin:index", order=900))
+        items.append(
+            NavItem(
+                N_("Administration"),
+                "admin:index",
+                order=900,
+                description=N_("Users, roles, departments, deputies, the audit log and mail."),
+            )
+        )
     return items

@@ -7,6 +7,7 @@ audited; as in ``accounts``, a :class:`ValidationFailed` means the caller rolls 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from potok.errors import N_, NotFound, ValidationFailed
 from potok.platform import audit
+from potok.platform.accounts import MAX_ID, parse_id
 from potok.platform.audit import Actor
 from potok.platform.models import Department, Deputy, User
 
@@ -61,7 +63,7 @@ def department_tree(session: Session) -> list[DepartmentNode]:
 
 
 def get_department(session: Session, department_id: int) -> Department:
-    department = session.get(Department, department_id)
+    department = session.get(Department, department_id) if 0 < department_id <= MAX_ID else None
     if department is None:
         raise NotFound()
     return department
@@ -100,7 +102,7 @@ def _department_snapshot(department: Department) -> dict[str, Any]:
     return {
         "name": department.name,
         "code": department.code,
-        "parent_id": department.parent_id,
+        "parent": department.parent.name if department.parent else None,
         "head": department.head.username if department.head else None,
         "position": department.position,
     }
@@ -118,39 +120,38 @@ def _apply_department(session: Session, department: Department, values: Departme
         if len(code) > 32:
             errors["code"] = N_("Keep the code under 32 characters.")
         else:
-            clash = session.scalar(select(Department.id).where(Department.code == code))
+            clash = session.scalar(
+                select(Department.id).where(func.lower(Department.code) == code.lower())
+            )
             if clash is not None and clash != department.id:
                 errors["code"] = N_("Another department already has this code.")
-    parent_id: int | None = None
+    parent: Department | None = None
     if values.parent_id:
-        parent = (
-            session.get(Department, int(values.parent_id)) if values.parent_id.isdigit() else None
-        )
+        wanted = parse_id(values.parent_id)
+        parent = session.get(Department, wanted) if wanted else None
         if parent is None:
             errors["parent_id"] = N_("Choose a department from the list.")
         elif department.id is not None and department.id in _ancestors(session, parent.id):
             errors["parent_id"] = N_(
                 "A department cannot be placed inside itself or its own sub-department."
             )
-        else:
-            parent_id = parent.id
     head: User | None = None
     if values.head_id:
-        head = session.get(User, int(values.head_id)) if values.head_id.isdigit() else None
+        head_id = parse_id(values.head_id)
+        head = session.get(User, head_id) if head_id else None
         if head is None or head.is_system or not head.is_active:
             errors["head_id"] = N_("Choose an active user as the head.")
-    try:
-        position = int(values.position)
-    except ValueError:
+    raw_position = values.position.strip() or "0"
+    position = int(raw_position) if re.fullmatch(r"-?[0-9]{1,9}", raw_position) else None
+    if position is None:
         errors["position"] = N_("Enter a whole number.")
-        position = 0
     if errors:
         raise ValidationFailed(field_errors=errors)
     department.name = name
     department.code = code
-    department.parent_id = parent_id
+    department.parent = parent
     department.head = head
-    department.position = position
+    department.position = position or 0
 
 
 def create_department(
@@ -280,7 +281,8 @@ def create_deputy(session: Session, actor: Actor, values: DeputyInput, *, now: d
     errors: dict[str, str] = {}
 
     def active_user(raw: str) -> User | None:
-        user = session.get(User, int(raw)) if raw.isdigit() else None
+        user_id = parse_id(raw)
+        user = session.get(User, user_id) if user_id else None
         return user if user is not None and not user.is_system else None
 
     principal = active_user(values.principal_id)
@@ -334,17 +336,21 @@ def create_deputy(session: Session, actor: Actor, values: DeputyInput, *, now: d
         object_type="deputy",
         object_id=entry.id,
         object_label=f"{deputy.username} → {principal.username}",
-        details={"from": starts_on.isoformat(), "to": ends_on.isoformat(), "reason": reason},
+        details={
+            "starts_on": starts_on.isoformat(),
+            "ends_on": ends_on.isoformat(),
+            "reason": reason,
+        },
     )
     return entry
 
 
 def delete_deputy(session: Session, actor: Actor, deputy_id: int, *, now: datetime) -> None:
-    entry = session.get(Deputy, deputy_id)
+    entry = session.get(Deputy, deputy_id) if 0 < deputy_id <= MAX_ID else None
     if entry is None:
         raise NotFound()
     label = f"{entry.deputy.username} → {entry.principal.username}"
-    details = {"from": entry.starts_on.isoformat(), "to": entry.ends_on.isoformat()}
+    details = {"starts_on": entry.starts_on.isoformat(), "ends_on": entry.ends_on.isoformat()}
     session.delete(entry)
     audit.record(
         session,

@@ -6,13 +6,14 @@ it through their request context and jobs get it as their argument. Nothing here
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from jinja2 import Environment
 
+from potok.platform.audit import ACTION_LABELS
 from potok.platform.auth import CurrentUser, SessionTimeouts
 from potok.platform.capabilities import PLATFORM_CAPABILITIES, Capability, CapabilityRegistry
 from potok.platform.clock import Clock, utcnow
@@ -41,6 +42,7 @@ class Services:
     jobs: list[Job]
     clock: Clock = utcnow
     csrf_exempt_prefixes: tuple[str, ...] = field(default_factory=tuple)
+    audit_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def timeouts(self) -> SessionTimeouts:
@@ -64,6 +66,7 @@ class PackageParts:
     nav: NavProvider | None = None
     jobs: Sequence[Job] = ()
     csrf_exempt_prefixes: Sequence[str] = ()
+    audit_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 PLATFORM_PARTS = PackageParts(
@@ -72,6 +75,7 @@ PLATFORM_PARTS = PackageParts(
     capabilities=PLATFORM_CAPABILITIES,
     nav=platform_nav,
     jobs=PLATFORM_JOBS,
+    audit_labels=ACTION_LABELS,
 )
 
 
@@ -98,4 +102,5 @@ def build_services(
         jobs=[job for part in parts for job in part.jobs],
         clock=clock,
         csrf_exempt_prefixes=tuple(p for part in parts for p in part.csrf_exempt_prefixes),
+        audit_labels={code: label for part in parts for code, label in part.audit_labels.items()},
     )

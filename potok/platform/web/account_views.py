@@ -72,8 +72,8 @@ def account(ctx: Ctx) -> Response:
             "language": values.language,
         }
         return _page(ctx, user, profile=profile, profile_errors=error.field_errors, status=400)
-    if values.language:
-        ctx.set_cookie(LANG_COOKIE, values.language, max_age=LANG_COOKIE_MAX_AGE)
+    # "Server default" drops the browser's choice too, or the old cookie would still win.
+    ctx.set_cookie(LANG_COOKIE, values.language or None, max_age=LANG_COOKIE_MAX_AGE)
     ctx.flash(N_("Your profile is saved."))
     return ctx.redirect(ctx.url("account"))
 
@@ -107,7 +107,7 @@ def change_password(ctx: Ctx) -> Response:
 def end_session(ctx: Ctx) -> Response:
     session_id = str(ctx.request.path_params["session_id"])
     row = ctx.db.get(UserSession, session_id)
-    if row is None or row.user_id != ctx.me.id:
+    if row is None or row.user_id != ctx.me.id or row.revoked_at is not None:
         raise NotFound()
     auth.end_session(ctx.db, session_id, now=ctx.now, reason="ended by user")
     audit.record(

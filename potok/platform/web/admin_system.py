@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -49,7 +49,7 @@ def audit_log(ctx: Ctx) -> Response:
     params = ctx.request.query_params
     filters = {
         "action": params.get("action", "")[:64],
-        "actor": params.get("actor", "")[:64],
+        "actor": params.get("actor", "").strip()[:64],
         "since": params.get("since", "")[:10],
         "until": params.get("until", "")[:10],
     }
@@ -59,16 +59,15 @@ def audit_log(ctx: Ctx) -> Response:
     if filters["actor"]:
         statement = statement.where(AuditEntry.actor_name == filters["actor"].lower())
     since, until = _parse_day(filters["since"]), _parse_day(filters["until"])
-    tz = ctx.t.tz
-    if since:
-        start = datetime.combine(since, time.min, tzinfo=tz)
-        statement = statement.where(AuditEntry.at >= _utc_naive(start))
-    if until:
-        end = datetime.combine(until + timedelta(days=1), time.min, tzinfo=tz)
-        statement = statement.where(AuditEntry.at < _utc_naive(end))
-    before = params.get("before", "")
-    if before.isdigit():
-        statement = statement.where(AuditEntry.id < int(before))
+    start = _day_start(since, 0, ctx.t.tz) if since else None
+    if start is not None:
+        statement = statement.where(AuditEntry.at >= start)
+    end = _day_start(until, 1, ctx.t.tz) if until else None
+    if end is not None:
+        statement = statement.where(AuditEntry.at < end)
+    before = accounts.parse_id(params.get("before", ""))
+    if before is not None:
+        statement = statement.where(AuditEntry.id < before)
     entries = list(ctx.db.scalars(statement))
     more = len(entries) > AUDIT_PAGE
     entries = entries[:AUDIT_PAGE]
@@ -79,14 +78,21 @@ def audit_log(ctx: Ctx) -> Response:
             "entries": entries,
             "filters": filters,
             "actions": actions,
+            "labels": ctx.services.audit_labels,
             "next_before": entries[-1].id if more and entries else None,
         },
         fragment="platform/admin/_audit_rows.html",
     )
 
 
-def _utc_naive(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
+def _day_start(day: date, days_later: int, tz: tzinfo) -> datetime | None:
+    """The start of ``day`` (plus ``days_later``) in ``tz`` as naive UTC, or None (no bound)
+    when that moment is outside what ``datetime`` holds, e.g. the day after 9999-12-31."""
+    try:
+        start = datetime.combine(day + timedelta(days=days_later), time.min, tzinfo=tz)
+        return start.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        return None
 
 
 def _system_page(
@@ -134,7 +140,7 @@ def send_test_mail(ctx: Ctx) -> Response:
         ),
         now=ctx.now,
     )
-    audit.record(ctx.db, ctx.actor, "mail.test", at=ctx.now, details={"to": to})
+    audit.record(ctx.db, ctx.actor, "mail.test", at=ctx.now, details={"recipient": to})
     ctx.flash(
         N_("A test message to %(to)s is in the outbox; it goes out within a minute."), {"to": to}
     )

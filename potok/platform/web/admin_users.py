@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from potok.errors import N_, ValidationFailed
 from potok.platform import accounts, audit, auth, org
+from potok.platform.auth import capabilities_of
 from potok.platform.capabilities import USERS
 from potok.platform.models import User
 from potok.platform.web.context import Ctx, endpoint
@@ -104,8 +105,13 @@ def user_edit(ctx: Ctx) -> Response:
     if "active" in changes and not user.is_active:
         auth.end_user_sessions(ctx.db, user.id, now=ctx.now, reason="user disabled")
     elif "password" in changes:
-        auth.end_user_sessions(ctx.db, user.id, now=ctx.now, reason="password reset")
+        # Like a change on the account page: one's own current session stays.
+        keep = ctx.me.session_id if user.id == ctx.me.id else None
+        auth.end_user_sessions(ctx.db, user.id, now=ctx.now, reason="password reset", keep=keep)
     ctx.flash(N_("User %(name)s is saved."), {"name": user.username})
+    if user.id == ctx.me.id and USERS not in capabilities_of(user, ctx.services.capabilities):
+        # You gave away your own right to manage users: the form is no longer yours to see.
+        return ctx.redirect(ctx.url("home"))
     return ctx.redirect(ctx.url("admin:user", user_id=user.id))
 
 
