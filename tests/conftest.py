@@ -12,7 +12,7 @@ import secrets
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -86,7 +86,6 @@ class DatabaseFactory:
     tmp_root: Path
     template: str = ""
     counter: int = 0
-    made: list[str] = field(default_factory=list)
 
     def setup(self) -> None:
         run = f"{_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
@@ -110,32 +109,27 @@ class DatabaseFactory:
             engine.dispose()
             shutil.copy(settings.sqlite_path, self.template)
 
+    def _create(self, *, from_template: bool) -> str:
+        self.counter += 1
+        name = f"{self.run}_{self.counter}"
+        template = f' TEMPLATE "{self.template}"' if from_template else ""
+        engine = _admin_engine()
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"{template}'))
+        engine.dispose()
+        return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+
     def new(self, data_dir: Path) -> str | None:
-        """A database URL for one test (None: the SQLite file in ``data_dir``)."""
+        """A migrated database for one test (None: the SQLite file copied into ``data_dir``)."""
         if not TEST_DATABASE_URL:
             data_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy(self.template, data_dir / "potok.sqlite3")
             return None
-        self.counter += 1
-        name = f"{self.run}_{self.counter}"
-        engine = _admin_engine()
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
-        engine.dispose()
-        self.made.append(name)
-        return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+        return self._create(from_template=True)
 
     def new_empty(self) -> str | None:
         """An empty PostgreSQL database (None on SQLite: an empty data folder is enough)."""
-        if not TEST_DATABASE_URL:
-            return None
-        self.counter += 1
-        name = f"{self.run}_{self.counter}"
-        engine = _admin_engine()
-        with engine.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-        return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+        return self._create(from_template=False) if TEST_DATABASE_URL else None
 
     def drop(self, url: str | None) -> None:
         if url is None:

@@ -4,7 +4,6 @@ import io
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 
 from potok import cli
 from potok.settings import SETTINGS
+from tests.helpers import free_port
 
 
 @pytest.fixture
@@ -124,12 +124,6 @@ def test_bad_user_commands_fail_with_a_message(env, capsys, monkeypatch, argv, s
 
 
 # A real server process -----------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_server(environment: dict[str, str], port: int) -> tuple[subprocess.Popen, str]:

@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from potok.platform import auth, passwords
 from potok.platform.db import Database
-from potok.platform.models import AuditEntry, User, UserSession
+from potok.platform.models import UserSession
 from potok.platform.web.page import LANG_COOKIE
 from tests.conftest import PASSWORD, Client, UserMaker
-
-
-def user_named(db: Database, username: str) -> User:
-    with db.session() as session:
-        return session.scalars(select(User).where(User.username == username)).one()
-
-
-def audit_of(db: Database, action: str) -> list[AuditEntry]:
-    with db.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
-            )
-        )
+from tests.helpers import audit_of, error_text, follow, is_logged_in, user_named
 
 
 def session_of(client: Client) -> str:
@@ -40,25 +25,6 @@ def session_row(db: Database, session_id: str) -> UserSession:
         row = session.get(UserSession, session_id)
         assert row is not None
         return row
-
-
-def is_logged_in(client: Client) -> bool:
-    response = client.get("/account")
-    if response.status_code == 303:
-        assert response.headers["location"].startswith("/login")
-        return False
-    assert response.status_code == 200
-    return True
-
-
-def error_text(html: str, field: str) -> str:
-    found = re.search(rf'<p class="field-error" id="error-{field}">(.*?)</p>', html, re.S)
-    return found.group(1).strip() if found else ""
-
-
-def follow(client: Client, response: Any) -> Any:
-    assert response.status_code == 303, response.text
-    return client.get(response.headers["location"])
 
 
 @pytest.fixture

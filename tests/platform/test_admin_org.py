@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from potok.platform.db import Database
 from potok.platform.models import AuditEntry, Department, Deputy, User
 from tests.conftest import Client, FakeClock
+from tests.helpers import audit_of, count, error_text, follow, with_ids
 
 
 def deputy_pairs(html: str) -> list[tuple[str, str]]:
@@ -29,44 +29,10 @@ def departments(db: Database) -> dict[str, Department]:
         return {d.name: d for d in session.scalars(select(Department))}
 
 
-def audit_of(db: Database, action: str) -> list[AuditEntry]:
-    with db.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
-            )
-        )
-
-
-def count(db: Database, model: Any) -> int:
-    with db.session() as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def error_text(html: str, field: str) -> str:
-    found = re.search(rf'<p class="field-error" id="error-{field}">(.*?)</p>', html, re.S)
-    return found.group(1).strip() if found else ""
-
-
-def with_ids(cases: list[tuple[dict[str, Any], str, str]]) -> list[Any]:
-    """Name each case after the form values it changes, e.g. ``username=BOSS``."""
-    return [
-        pytest.param(
-            *case, id=",".join(f"{key}={str(value)[:16]}" for key, value in case[0].items())
-        )
-        for case in cases
-    ]
-
-
 def options_of(html: str, name: str) -> list[tuple[str, str]]:
     """The (value, text) choices of the <select> called ``name``, without the empty one."""
     select_html = html.split(f'name="{name}"', 1)[1].split("</select>", 1)[0]
     return re.findall(r'<option value="(\d+)"[^>]*>([^<]*)</option>', select_html)
-
-
-def follow(client: Client, response: Any) -> Any:
-    assert response.status_code == 303, response.text
-    return client.get(response.headers["location"])
 
 
 def create(admin: Client, db: Database, **values: str) -> Department:

@@ -4,42 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from potok.platform import accounts, passwords
 from potok.platform.db import Database
 from potok.platform.models import AuditEntry, Department, Role, User, UserSession
 from tests.conftest import PASSWORD, Client, FakeClock, UserMaker
-
-
-def user_named(db: Database, username: str) -> User | None:
-    with db.session() as session:
-        user = session.scalars(select(User).where(User.username == username)).one_or_none()
-        if user is not None:
-            _ = user.roles, user.department
-        return user
+from tests.helpers import audit_of, count, error_text, follow, is_logged_in, user_named, with_ids
 
 
 def role_named(db: Database, key: str) -> Role | None:
     with db.session() as session:
         return session.scalars(select(Role).where(Role.key == key)).one_or_none()
-
-
-def count(db: Database, model: Any) -> int:
-    with db.session() as session:
-        return int(session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def audit_of(db: Database, action: str) -> list[AuditEntry]:
-    with db.session() as session:
-        return list(
-            session.scalars(
-                select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)
-            )
-        )
 
 
 def add_department(db: Database, clock: FakeClock, name: str) -> int:
@@ -54,35 +32,6 @@ def admin_role_id(db: Database) -> int:
     role = role_named(db, accounts.ADMIN_ROLE)
     assert role is not None
     return role.id
-
-
-def follow(client: Client, response: Any) -> Any:
-    assert response.status_code == 303, response.text
-    return client.get(response.headers["location"])
-
-
-def is_logged_in(client: Client) -> bool:
-    response = client.get("/account")
-    if response.status_code == 303:
-        assert response.headers["location"].startswith("/login")
-        return False
-    assert response.status_code == 200
-    return True
-
-
-def error_text(html: str, field: str) -> str:
-    found = re.search(rf'<p class="field-error" id="error-{field}">(.*?)</p>', html, re.S)
-    return found.group(1).strip() if found else ""
-
-
-def with_ids(cases: list[tuple[dict[str, Any], str, str]]) -> list[Any]:
-    """Name each case after the form values it changes, e.g. ``username=BOSS``."""
-    return [
-        pytest.param(
-            *case, id=",".join(f"{key}={str(value)[:16]}" for key, value in case[0].items())
-        )
-        for case in cases
-    ]
 
 
 # The list and search -------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 """Outgoing mail through the outbox, delivered to a real SMTP server (aiosmtpd)."""
 
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from potok.platform import mail
 from potok.platform.models import OutgoingMail
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.smtp
 
@@ -22,12 +22,6 @@ class Inbox:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
