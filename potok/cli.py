@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from potok.errors import PotokError, SettingsError
 from potok.platform.bootstrap import Bootstrap
@@ -208,6 +209,92 @@ def cmd_user(settings: Settings, args: argparse.Namespace) -> int:
         database.dispose()
 
 
+def _print_problems(problems: list[Any]) -> None:
+    for item in problems:
+        print(f"  {item}", file=sys.stderr)
+
+
+def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from potok.metadata import evolution, folders, store
+    from potok.platform.bootstrap import initialise
+    from potok.platform.clock import utcnow
+    from potok.platform.db import Database, make_unpooled_engine
+
+    folder = Path(getattr(args, "folder", None) or ".")
+    if args.config_command == "validate":
+        found = folders.validate_folder(folder)
+        if found.problems:
+            print(f"{folder}: {len(found.problems)} problem(s):", file=sys.stderr)
+            _print_problems(found.problems)
+            return 1
+        print(f"{folder}: {len(found.documents)} objects, no problems.")
+        return 0
+    initialise(settings)
+    database = Database(make_unpooled_engine(settings))
+    try:
+        if args.config_command == "export":
+            with database.session() as session:
+                written = folders.write_folder(folder, store.export_documents(session))
+            print(f"Wrote {len(written)} files to {folder}.")
+            return 0
+        if args.config_command == "import":
+            found = folders.validate_folder(folder)
+            if found.problems:
+                print(
+                    f"{folder}: nothing imported, {len(found.problems)} problem(s):",
+                    file=sys.stderr,
+                )
+                _print_problems(found.problems)
+                return 1
+            with database.session(write=True) as session:
+                plan = store.plan_publish(session, documents=found.documents)
+                _print_plan(plan)
+                if plan.unconvertible and not args.clear_unconvertible:
+                    print(
+                        "Nothing imported: some values would not convert; run again with "
+                        "--clear-unconvertible to clear them.",
+                        file=sys.stderr,
+                    )
+                    return 1
+                store.publish(
+                    session,
+                    plan,
+                    author="cli",
+                    now=utcnow(),
+                    clear_unconvertible=args.clear_unconvertible,
+                    comment="imported",
+                )
+            print(f"Imported {len(plan.changed)} changed objects from {folder}.")
+            return 0
+        with database.session(write=True) as session:
+            dropped = evolution.purge(session, args.stream, args.field)
+        print("Dropped: " + (", ".join(dropped) or "nothing (no hidden fields)"))
+        return 0
+    finally:
+        database.dispose()
+
+
+def _print_plan(plan: Any) -> None:
+    for key in plan.new_streams:
+        print(f"  new stream {key}: create its tables")
+    for stream, stream_plan in plan.streams.items():
+        for step in stream_plan.steps:
+            text = step.message % step.params if step.params else step.message
+            print(f"  {stream}: {text}")
+            if step.failures:
+                print(
+                    f"    {step.failures} value(s) would not convert, e.g. "
+                    + "; ".join(f"#{row}: {old!r}" for row, old, _ in step.examples[:3])
+                )
+            if step.duplicates:
+                print(
+                    "    repeated values: "
+                    + ", ".join(f"{value!r} x{count}" for value, count in step.duplicates)
+                )
+
+
 def cmd_settings(settings: Settings, _args: argparse.Namespace) -> int:
     for row in settings.describe():
         print(f"{row['name']} = {row['value']}   [{row['source']}]")
@@ -252,6 +339,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     user_commands.add_parser("list", help="list users")
     user.set_defaults(run=cmd_user)
+
+    config = commands.add_parser("config", help="configuration folders (metadata)")
+    config_commands = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    for name, text in (
+        ("export", "write the published configuration to a folder, one file per object"),
+        ("validate", "check a folder without touching the database"),
+        ("import", "validate a folder, then publish all of it or nothing"),
+    ):
+        action = config_commands.add_parser(name, help=text)
+        action.add_argument("folder")
+        if name == "import":
+            action.add_argument(
+                "--clear-unconvertible",
+                action="store_true",
+                help="clear values that do not convert to a field's new type",
+            )
+    purge = config_commands.add_parser("purge", help="drop the kept data of removed fields")
+    purge.add_argument("stream")
+    purge.add_argument("field", nargs="?")
+    config.set_defaults(run=cmd_config)
 
     show = commands.add_parser("settings", help="show every POTOK_* setting and its value")
     show.set_defaults(run=cmd_settings)

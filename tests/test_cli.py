@@ -201,3 +201,59 @@ def test_a_too_short_admin_password_stops_the_first_start(env, capsys, monkeypat
     code, _, err = run(["db", "upgrade"], capsys)
     assert code == 2
     assert "POTOK_ADMIN_PASSWORD is not acceptable" in err
+
+
+# Configuration folders -----------------------------------------------------------------------
+
+SALES = Path(__file__).resolve().parents[1] / "potok" / "seed_configs" / "sales"
+
+
+def test_config_validate_needs_no_database(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("POTOK_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    code, out, _ = run(["config", "validate", str(SALES)], capsys)
+    assert code == 0
+    assert "19 objects, no problems" in out
+
+
+def test_config_validate_lists_every_problem(capsys, tmp_path):
+    bad = tmp_path / "bad"
+    (bad / "stream").mkdir(parents=True)
+    (bad / "stream" / "works.json").write_text(
+        '{"kind": "stream", "key": "works", "labels": {"en": "Works", "ru": "Работы"}, '
+        '"fields": [{"key": "client", "type": "link", "stream": "clients", '
+        '"labels": {"en": "Client", "ru": "Клиент"}}, {"key": "x"}]}'
+    )
+    (bad / "layout").mkdir()
+    (bad / "layout" / "works.json").write_text("{not json")
+    code, _, err = run(["config", "validate", str(bad)], capsys)
+    assert code == 1
+    assert "layout/works.json: The file is not valid JSON" in err
+    assert "stream works › fields[1]: type is required." in err
+
+
+def test_config_import_export_and_purge(env, capsys, tmp_path):
+    code, out, err = run(["config", "import", str(SALES)], capsys)
+    assert code == 0, err
+    assert "new stream clients: create its tables" in out
+    exported = tmp_path / "exported"
+    code, out, _ = run(["config", "export", str(exported)], capsys)
+    assert code == 0 and "Wrote 19 files" in out
+    assert (exported / "stream" / "clients.json").read_text() == (
+        SALES / "stream" / "clients.json"
+    ).read_text()
+    code, out, _ = run(["config", "purge", "clients"], capsys)
+    assert code == 0 and "nothing (no hidden fields)" in out
+
+
+def test_config_import_refuses_a_broken_folder_and_changes_nothing(env, capsys, tmp_path):
+    broken = tmp_path / "broken"
+    (broken / "layout").mkdir(parents=True)
+    (broken / "layout" / "clients.json").write_text(
+        '{"kind": "layout", "key": "clients", "stream": "clients", '
+        '"labels": {"en": "Card", "ru": "Карточка"}, "tabs": []}'
+    )
+    code, _, err = run(["config", "import", str(broken)], capsys)
+    assert code == 1
+    assert "nothing imported" in err
+    code, out, _ = run(["config", "export", str(tmp_path / "out")], capsys)
+    assert "Wrote 0 files" in out

@@ -1,0 +1,28 @@
+"""The benchmark scenarios still run (at a tiny size; timings are never asserted)."""
+
+from sqlalchemy import inspect
+
+from bench import metadata
+from potok.metadata import requisites
+
+
+def test_validate_compile_scenario_runs():
+    [result] = metadata.validate_compile(runs=1)
+    data = result.as_dict()
+    assert data["scenario"] == "validate_compile"
+    assert data["documents"] == 19
+    assert data["potok"]["runs"] == 1 and "ratio_median" in data
+
+
+def test_publish_field_scenario_runs(db):
+    [result] = metadata.publish_field(db, 50, runs=2)
+    data = result.as_dict()
+    assert data["documents"] == 50
+    assert data["potok"]["runs"] == 2 and data["floor"]["runs"] == 2
+    with db.engine.connect() as connection:
+        columns = {column["name"] for column in inspect(connection).get_columns("s_clients")}
+    assert {"extra_0", "extra_1", "raw_0", "raw_1"} <= columns
+
+
+def test_generated_inns_are_valid():
+    assert all(requisites.check_inn(metadata.valid_inn(n)) is None for n in range(1, 500))
