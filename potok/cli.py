@@ -41,6 +41,26 @@ def _configure_logging(settings: Settings) -> None:
         logging.getLogger(noisy).setLevel(quiet)
 
 
+def _prepare(settings: Settings) -> Bootstrap:
+    """Migrate, make sure there is an administrator, and on a new database load the
+    default configuration (POTOK_DEFAULT_CONFIG)."""
+    from potok.platform.bootstrap import initialise
+    from potok.platform.clock import utcnow
+    from potok.platform.db import Database, make_unpooled_engine
+    from potok.seed_configs.loader import load_default
+
+    boot = initialise(settings)
+    database = Database(make_unpooled_engine(settings))
+    try:
+        with database.session(write=True) as session:
+            loaded = load_default(session, settings.default_config, now=utcnow())
+    finally:
+        database.dispose()
+    if loaded:
+        print(f"Loaded the default configuration '{loaded}'.", flush=True)
+    return boot
+
+
 def _print_welcome(settings: Settings, url_host: str, port: int, boot: Bootstrap) -> None:
     where = "SQLite " + str(settings.sqlite_path) if settings.is_sqlite else "PostgreSQL"
     print(f"Potok is starting at http://{url_host}:{port}/  (database: {where})", flush=True)
@@ -63,14 +83,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from potok.app import create_app
-    from potok.platform.bootstrap import initialise
 
     host = args.host or settings.host
     port = args.port or settings.port
     settings = settings.replace(host=host, port=port)
     if args.no_scheduler:
         settings = settings.replace(scheduler=False)
-    boot = initialise(settings)
+    boot = _prepare(settings)
     _print_welcome(settings, "127.0.0.1" if host in ("0.0.0.0", "::") else host, port, boot)  # noqa: S104
     if args.workers <= 1:
         uvicorn.run(
@@ -112,10 +131,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
     from potok.app import create_app, services_of
-    from potok.platform.bootstrap import initialise
     from potok.platform.scheduler import Scheduler
 
-    initialise(settings)
+    _prepare(settings)
     services = services_of(create_app(settings.replace(scheduler=False)))
     scheduler = Scheduler(services, services.jobs, blocking=True)
     print("Potok worker: running the scheduler. Stop with Ctrl+C.", flush=True)
@@ -133,11 +151,10 @@ def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
     from potok.platform import migrate
-    from potok.platform.bootstrap import initialise
     from potok.platform.db import make_unpooled_engine
 
     if args.db_command == "upgrade":
-        boot = initialise(settings)
+        boot = _prepare(settings)
         engine = make_unpooled_engine(settings)
         print(f"Database is at revision {migrate.current_revision(engine)} (newest).")
         if boot.generated_password:

@@ -102,6 +102,13 @@ def _log_level(value: str) -> str:
     return level
 
 
+def _default_config(value: str) -> str:
+    name = value.strip().lower()
+    if not name or not name.replace("_", "").isalnum():
+        raise ValueError("must be the name of a shipped configuration (sales) or none")
+    return name
+
+
 def _cookie_security(value: str) -> str:
     lowered = value.strip().lower()
     if lowered not in {"auto", "on", "off"}:
@@ -224,6 +231,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Mark cookies Secure: on, off, or auto (when the request came over HTTPS).",
         _cookie_security,
     ),
+    Setting(
+        "POTOK_DEFAULT_CONFIG",
+        "default_config",
+        "sales",
+        "Configuration loaded into a new database on its first start: sales, or none.",
+        _default_config,
+    ),
     Setting("POTOK_LOG_LEVEL", "log_level", "INFO", "Logging level of the server.", _log_level),
 )
 
@@ -252,6 +266,7 @@ class Settings:
     session_idle_minutes: int
     session_max_hours: int
     secure_cookies: str
+    default_config: str
     log_level: str
 
     @classmethod

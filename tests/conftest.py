@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -32,6 +33,11 @@ from potok.platform.csrf import CSRF_COOKIE, token_for
 from potok.platform.db import Database, make_unpooled_engine
 from potok.platform.models import Role
 from potok.settings import Settings
+
+# Property-based tests: no per-example deadline (CI machines are noisy) and a fixed seed, so a
+# failure seen once is seen again on every run.
+hypothesis_settings.register_profile("potok", deadline=None, derandomize=True)
+hypothesis_settings.load_profile("potok")
 
 TEST_DATABASE_URL = os.environ.get("POTOK_TEST_DATABASE_URL", "").strip()
 SECRET_KEY = "test-secret-key-" + "x" * 32

@@ -172,12 +172,14 @@ def test_first_start_creates_everything_and_a_second_start_changes_nothing(env, 
     assert log_in(port, "admin", "wrong-password") == 303
     output = stop_server(process)
     assert f"http://127.0.0.1:{port}/" in output
+    assert "Loaded the default configuration 'sales'." in output
     password = re.search(r"with the password: (\S+)", output).group(1)
 
     process, _ = start_server(environment, port)
     assert log_in(port, "admin", password) == 200
     output = stop_server(process)
     assert "with the password" not in output
+    assert "Loaded the default configuration" not in output
     assert "Log in as 'admin' or another existing user" in output
     if "POTOK_DATABASE_URL" not in env:
         assert (Path(env["POTOK_DATA_DIR"]) / "potok.sqlite3").exists()
@@ -257,3 +259,25 @@ def test_config_import_refuses_a_broken_folder_and_changes_nothing(env, capsys, 
     assert "nothing imported" in err
     code, out, _ = run(["config", "export", str(tmp_path / "out")], capsys)
     assert "Wrote 0 files" in out
+
+
+def test_the_default_configuration_can_be_chosen_or_left_out(env, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("POTOK_DEFAULT_CONFIG", "none")
+    code, out, _ = run(["db", "upgrade"], capsys)
+    assert code == 0 and "Loaded" not in out
+    code, out, _ = run(["config", "export", str(tmp_path / "empty")], capsys)
+    assert "Wrote 0 files" in out
+    monkeypatch.setenv("POTOK_DEFAULT_CONFIG", "sales")
+    code, out, _ = run(["db", "upgrade"], capsys)
+    assert "Loaded the default configuration 'sales'." in out
+    code, out, _ = run(["db", "upgrade"], capsys)
+    assert "Loaded" not in out
+    code, out, _ = run(["config", "export", str(tmp_path / "sales")], capsys)
+    assert "Wrote 19 files" in out
+
+
+def test_an_unknown_default_configuration_is_a_clear_error(env, capsys, monkeypatch):
+    monkeypatch.setenv("POTOK_DEFAULT_CONFIG", "banking")
+    code, _, err = run(["db", "upgrade"], capsys)
+    assert code == 2
+    assert "POTOK_DEFAULT_CONFIG: no configuration 'banking'" in err

@@ -614,7 +614,7 @@ class _Builder:
             expected = str(low) if low == high else f"{low}–{high if high else '…'}"
             raise self.error(
                 node,
-                N_("%(name)s takes %(expected)s arguments, not %(got)s"),
+                N_("%(name)s: arguments expected: %(expected)s, given: %(got)s"),
                 name=name,
                 expected=expected,
                 got=len(args),

@@ -305,7 +305,7 @@ def check_stream(document: Mapping[str, Any], documents: Documents) -> list[Prob
             found.append(
                 problem(
                     "numbering.template",
-                    N_("Unknown placeholder: %(names)s"),
+                    N_("Unknown placeholders: %(names)s"),
                     names=", ".join(sorted(unknown)),
                 )
             )
