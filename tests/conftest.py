@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import settings as hypothesis_settings
 from argon2 import PasswordHasher
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
