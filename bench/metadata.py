@@ -20,9 +20,9 @@ from sqlalchemy import insert, text
 from bench.harness import Result, measure
 from potok.metadata import compiler, folders, store
 from potok.metadata.dictionaries import items
-from potok.metadata.evolution import Workspace
 from potok.metadata.model import read_stream
 from potok.metadata.schema import check_document
+from potok.metadata.schema_changes import Workspace
 from potok.metadata.tables import StreamColumn
 from potok.metadata.validate import check_configuration
 from potok.platform.db import Database

@@ -234,7 +234,7 @@ def _print_problems(problems: list[Any]) -> None:
 def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from potok.metadata import evolution, folders, store
+    from potok.metadata import folders, schema_changes, store
     from potok.platform.bootstrap import initialise
     from potok.platform.clock import utcnow
     from potok.platform.db import Database, make_unpooled_engine
@@ -286,7 +286,7 @@ def cmd_config(settings: Settings, args: argparse.Namespace) -> int:
             print(f"Imported {len(plan.changed)} changed objects from {folder}.")
             return 0
         with database.session(write=True) as session:
-            dropped = evolution.purge(session, args.stream, args.field)
+            dropped = schema_changes.purge(session, args.stream, args.field)
         print("Dropped: " + (", ".join(dropped) or "nothing (no hidden fields)"))
         return 0
     finally:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from potok.errors import N_, NotFound, ValidationFailed
-from potok.metadata import dictionaries, evolution
+from potok.metadata import dictionaries, evolution, schema_changes
 from potok.metadata.schema import Problem, check_document
 from potok.metadata.tables import MetaObject, MetaVersion, StreamTable
 from potok.metadata.validate import check_configuration
@@ -173,7 +173,7 @@ def plan_publish(
     if plan.problems:
         return plan
     recorded = {row.stream: row for row in session.scalars(select(StreamTable))}
-    workspace = evolution.Workspace(session, datetime.min, _streams(candidate))
+    workspace = schema_changes.Workspace(session, datetime.min, _streams(candidate))
     metadata, _ = workspace.compile()
     for kind, key in changed:
         if kind != "stream":
@@ -181,7 +181,7 @@ def plan_publish(
         if key not in recorded:
             plan.new_streams.append(key)
             continue
-        slots = [evolution.SlotState.of(row) for row in evolution.load_slots(session, key)]
+        slots = [evolution.SlotState.of(row) for row in schema_changes.load_slots(session, key)]
         stream_plan = evolution.plan_stream(
             current.get((kind, key)),
             candidate[(kind, key)],
@@ -231,16 +231,16 @@ def publish(
                 )
             ]
         )
-    workspace = evolution.Workspace(session, now, _streams(plan.documents))
+    workspace = schema_changes.Workspace(session, now, _streams(plan.documents))
     for kind, key in plan.changed:
         if kind == "dictionary" and "items" in plan.documents[(kind, key)]:
             dictionaries.sync_items(session, key, plan.documents[(kind, key)]["items"], now=now)
     for key in plan.new_streams:
-        evolution.record_new_stream(workspace, plan.documents[("stream", key)])
+        schema_changes.record_new_stream(workspace, plan.documents[("stream", key)])
     if plan.new_streams:
-        evolution.create_stream_tables(workspace, plan.new_streams)
+        schema_changes.create_stream_tables(workspace, plan.new_streams)
     for stream_plan in plan.streams.values():
-        evolution.apply_steps(workspace, stream_plan, clear_unconvertible=clear_unconvertible)
+        schema_changes.apply_steps(workspace, stream_plan, clear_unconvertible=clear_unconvertible)
     versions = []
     for kind, key in plan.changed:
         row = _object(session, kind, key)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import MetaData, Table, insert, inspect, select
 
-from potok.metadata import evolution, store
+from potok.metadata import schema_changes, store
 from potok.platform.db import Database
 from tests.conftest import FakeClock
 
@@ -86,7 +86,7 @@ class Publisher:
 
     def insert(self, name: str, *rows: dict[str, Any]) -> list[int]:
         with self.db.session(write=True) as session:
-            _, compiled = evolution.Workspace(session, self.clock(), {}).compile()
+            _, compiled = schema_changes.Workspace(session, self.clock(), {}).compile()
             table = next(c.table for c in compiled.values() if c.table.name == name)
             ids = []
             for row in rows:
@@ -98,7 +98,7 @@ class Publisher:
 
     def rows(self, name: str, *columns: str) -> list[tuple[Any, ...]]:
         with self.db.session() as session:
-            _, compiled = evolution.Workspace(session, self.clock(), {}).compile()
+            _, compiled = schema_changes.Workspace(session, self.clock(), {}).compile()
             table = next(c.table for c in compiled.values() if c.table.name == name)
             return [
                 tuple(row)

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, text
 
-from potok.metadata import evolution, store
+from potok.metadata import schema_changes, store
 from potok.metadata.dictionaries import items
 from potok.metadata.tables import MetaObject, StreamColumn
 from tests.metadata.conftest import Publisher, dictionary, field, stream
@@ -229,7 +229,7 @@ def test_table_fields_are_child_tables_that_evolve(publisher):
 def test_searchable_fields_feed_full_text_search(publisher, db):
     publisher.publish(stream("clients", field("name", searchable=True), field("city")))
     with db.session(write=True) as session:
-        _, compiled = evolution.Workspace(session, None, {}).compile()  # type: ignore[arg-type]
+        _, compiled = schema_changes.Workspace(session, None, {}).compile()  # type: ignore[arg-type]
         table = compiled["clients"].table
         for name, city in (("Ромашка", "Москва"), ("Василёк", "Тверь")):
             row_id = session.execute(
@@ -273,7 +273,7 @@ def test_purge_drops_only_hidden_data(publisher, clients, db):
     without["fields"] = without["fields"][:2]
     publisher.publish(without)
     with db.session(write=True) as session:
-        assert evolution.purge(session, "clients") == ["s_clients.employees"]
+        assert schema_changes.purge(session, "clients") == ["s_clients.employees"]
     assert "employees" not in publisher.columns("s_clients")
     assert publisher.rows("s_clients", "name")[0] == ("Romashka",)
     assert actions(publisher.publish(base())) == ["add_column"]  # a new, empty column
@@ -283,7 +283,7 @@ def test_an_interrupted_publish_leaves_the_previous_version(publisher, clients, 
     changed = base()
     changed["fields"].append(field("site", "url"))
     changed["fields"].append(field("phone", "phone"))
-    real = evolution.add_column
+    real = schema_changes.add_column
     calls = []
 
     def failing(connection, table, column, signature):
@@ -292,7 +292,7 @@ def test_an_interrupted_publish_leaves_the_previous_version(publisher, clients, 
             raise RuntimeError("power cut")
         real(connection, table, column, signature)
 
-    monkeypatch.setattr(evolution, "add_column", failing)
+    monkeypatch.setattr(schema_changes, "add_column", failing)
     with pytest.raises(RuntimeError):
         publisher.publish(changed)
     assert "site" not in publisher.columns("s_clients")
@@ -301,7 +301,7 @@ def test_an_interrupted_publish_leaves_the_previous_version(publisher, clients, 
         slots = session.scalars(select(StreamColumn.field).where(StreamColumn.stream == "clients"))
         assert [f["key"] for f in published["fields"]] == ["name", "inn", "employees"]
         assert "site" not in set(slots)
-    monkeypatch.setattr(evolution, "add_column", real)
+    monkeypatch.setattr(schema_changes, "add_column", real)
     publisher.publish(changed)
     assert {"site", "phone"} <= set(publisher.columns("s_clients"))
 

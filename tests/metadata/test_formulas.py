@@ -882,19 +882,19 @@ def _compiles(source: str) -> Formula | None:
         return None
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300))
 def test_random_text_only_ever_raises_formula_errors(source):
     _compiles(source)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(alphabet="()[]{},.:;=+-*/%<>!~@&|'\"_ \n0123456789abcdefijnortsuxIF", max_size=120))
 def test_random_formula_like_text_only_ever_raises_formula_errors(source):
     _compiles(source)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(expressions, st.fixed_dictionaries(dict.fromkeys(NAMES, field_values)))
 def test_random_expressions_compile_and_evaluate_to_values_or_formula_errors(source, values):
     formula = _compiles(source)
@@ -906,7 +906,7 @@ def test_random_expressions_compile_and_evaluate_to_values_or_formula_errors(sou
         infer_type(formula, {"a": "integer", "b": "text", "t": "table:a:integer,b:decimal"})
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(expressions)
 def test_compiling_never_warns(source):
     with warnings.catch_warnings():
@@ -1040,7 +1040,7 @@ def _fits(actual: str, expected: str) -> bool:
     return actual == expected or actual == "null" or (actual, expected) == ("integer", "decimal")
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.sampled_from(sorted(INTENDED)).flatmap(
         lambda kind: st.tuples(st.just(kind), INTENDED[kind])
