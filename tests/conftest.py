@@ -327,3 +327,11 @@ def as_user(make_client: Callable[[], Client], create_user: Callable[..., int]) 
 @pytest.fixture
 def admin(as_user: UserMaker) -> Client:
     return as_user("boss", admin=True)
+
+
+@pytest.fixture
+def publisher(db: Database, clock: FakeClock):  # type: ignore[no-untyped-def]
+    """Publishes metadata documents the way the designer will (see tests/builders.py)."""
+    from tests.builders import Publisher
+
+    return Publisher(db, clock)

@@ -319,6 +319,28 @@ def check_stream(document: Mapping[str, Any], documents: Documents) -> list[Prob
                     ),
                 )
             )
+    owner = document.get("owner_field")
+    if owner and owner not in keys:
+        found.append(problem("owner_field", N_("There is no field %(key)s."), key=owner))
+    elif owner and next(s for s in document["fields"] if s["key"] == owner)["type"] != "user":
+        found.append(problem("owner_field", N_("The responsible person must be a user field.")))
+    for index, rule in enumerate(document.get("access", {}).get("fields", [])):
+        if rule["field"] not in keys:
+            found.append(
+                problem(
+                    f"access.fields[{index}].field",
+                    N_("There is no field %(key)s."),
+                    key=rule["field"],
+                )
+            )
+    roles = [grant["role"] for grant in document.get("access", {}).get("grants", [])]
+    for index, role in enumerate(roles):
+        if roles.count(role) > 1:
+            found.append(
+                problem(
+                    f"access.grants[{index}].role", N_("Role %(role)s has two grants."), role=role
+                )
+            )
     title = document.get("title_field")
     if title and title not in keys:
         found.append(problem("title_field", N_("There is no field %(key)s."), key=title))

@@ -42,6 +42,8 @@ class CurrentUser:
     department_id: int | None
     capabilities: frozenset[str]
     session_id: str
+    roles: frozenset[str] = frozenset()
+    superuser: bool = False  # holds a role that may do everything (the built-in admin)
 
     @property
     def display_name(self) -> str:
@@ -132,6 +134,8 @@ def find_session(
         department_id=user.department_id,
         capabilities=capabilities_of(user, registry),
         session_id=row.id,
+        roles=frozenset(role.key for role in user.roles),
+        superuser=any(role.all_capabilities for role in user.roles),
     )
     return SessionLookup(current, touch=now - row.last_seen_at > LAST_SEEN_RESOLUTION)
 

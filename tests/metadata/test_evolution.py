@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from potok.metadata import schema_changes, store
 from potok.metadata.dictionaries import items
 from potok.metadata.tables import MetaObject, StreamColumn
-from tests.metadata.conftest import Publisher, dictionary, field, stream
+from tests.builders import Publisher, dictionary, field, stream
 
 
 def actions(plan: store.PublishPlan, key: str = "clients") -> list[str]:

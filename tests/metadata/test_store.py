@@ -13,7 +13,7 @@ from potok.metadata import folders, numbering, store
 from potok.metadata.diff import describe
 from potok.metadata.schema import check_document
 from potok.metadata.validate import check_configuration
-from tests.metadata.conftest import Publisher, dictionary, field, labels, stream
+from tests.builders import Publisher, dictionary, field, labels, stream
 
 
 def problems_of(*documents: dict) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from potok.metadata.dictionaries import items
 from potok.metadata.types import REGISTRY, FieldValueError, field_type
-from tests.metadata.conftest import Publisher, dictionary, field, stream
+from tests.builders import Publisher, dictionary, field, stream
 
 CHOICE = {
     "options": [

@@ -1,17 +1,16 @@
-"""Fixtures for publishing metadata into a real test database."""
+"""Building metadata documents and publishing them into a test database, for any test."""
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-import pytest
 from sqlalchemy import MetaData, Table, insert, inspect, select
 
 from potok.metadata import schema_changes, store
 from potok.platform.db import Database
-from tests.conftest import FakeClock
 
 Doc = dict[str, Any]
 
@@ -47,7 +46,7 @@ def dictionary(key: str, *codes: str, tree: bool = False) -> Doc:
 class Publisher:
     """Publishes documents the way the designer will: plan, look, publish."""
 
-    def __init__(self, db: Database, clock: FakeClock) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self.db = db
         self.clock = clock
 
@@ -106,13 +105,3 @@ class Publisher:
                     select(*(table.c[column] for column in columns)).order_by(table.c.id)
                 )
             ]
-
-
-@pytest.fixture
-def publisher(db: Database, clock: FakeClock) -> Publisher:
-    return Publisher(db, clock)
-
-
-@pytest.fixture
-def make_stream() -> Callable[..., Doc]:
-    return stream

@@ -1,0 +1,174 @@
+"""Who may do what with a stream's documents — decided here, in one place, for every path.
+
+A stream's metadata grants each role a scope for reading, editing and deleting (none, own,
+department, all) and yes/no for creating, exporting and configuring; it may hide a field
+from a role or make it read-only. A user's rights are the union of their roles' grants.
+Administrators (a role that may do everything) see and do everything.
+
+*Own* documents are those the user registered or is responsible for (the stream's
+``owner_field``); *department* adds those of people in the user's department and the
+departments under it. A document is also readable by users it is shared with. Reading is an
+SQL condition (:func:`readable`) so lists, search, pickers, reverse links, reports and
+exports all apply the same rule; single documents are checked with :func:`can`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from potok.platform.auth import CurrentUser
+from potok.platform.models import Department, User
+from potok.runtime.streams import StreamRuntime
+from potok.runtime.tables import Share
+
+SCOPES = ("none", "own", "department", "all")
+
+
+def _wider(a: str, b: str) -> str:
+    return a if SCOPES.index(a) >= SCOPES.index(b) else b
+
+
+@dataclass(frozen=True)
+class Access:
+    """One user's rights on one stream."""
+
+    read: str = "none"
+    edit: str = "none"
+    delete: str = "none"
+    create: bool = False
+    export: bool = False
+    configure: bool = False
+    hidden: frozenset[str] = field(default_factory=frozenset)
+    readonly: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def sees_stream(self) -> bool:
+        return self.read != "none" or self.create
+
+
+ALL = Access("all", "all", "all", True, True, True)
+
+
+def access_for(user: CurrentUser, runtime: StreamRuntime) -> Access:
+    if user.superuser:
+        return ALL
+    rules: Mapping[str, Any] = runtime.access()
+    read = edit = delete = "none"
+    create = export = configure = False
+    granted_roles = set()
+    for grant in rules.get("grants", []):
+        if grant["role"] not in user.roles:
+            continue
+        granted_roles.add(grant["role"])
+        read = _wider(read, grant.get("read", "none"))
+        edit = _wider(edit, grant.get("edit", "none"))
+        delete = _wider(delete, grant.get("delete", "none"))
+        create = create or bool(grant.get("create"))
+        export = export or bool(grant.get("export"))
+        configure = configure or bool(grant.get("configure"))
+    # A field is hidden (or read-only) only when every role of the user that has a grant
+    # says so: another role that shows it wins.
+    per_field: dict[str, set[str]] = {}
+    for rule in rules.get("fields", []):
+        if rule["role"] in granted_roles:
+            per_field.setdefault(rule["field"], set()).add(f"{rule['role']}:{rule['access']}")
+    hidden, readonly = set(), set()
+    for key, marks in per_field.items():
+        roles_hiding = {mark.split(":")[0] for mark in marks if mark.endswith(":hidden")}
+        roles_limiting = {mark.split(":")[0] for mark in marks}
+        if roles_hiding == granted_roles:
+            hidden.add(key)
+        elif roles_limiting == granted_roles:
+            readonly.add(key)
+    # Editing implies reading what one may edit.
+    read = _wider(read, edit)
+    return Access(
+        read, edit, delete, create, export, configure, frozenset(hidden), frozenset(readonly)
+    )
+
+
+def department_ids(session: Session, user: CurrentUser) -> list[int]:
+    """The user's department and every department under it."""
+    if user.department_id is None:
+        return []
+    rows = session.execute(select(Department.id, Department.parent_id)).all()
+    children: dict[int | None, list[int]] = {}
+    for department_id, parent_id in rows:
+        children.setdefault(parent_id, []).append(department_id)
+    found, stack = [], [user.department_id]
+    while stack:
+        current = stack.pop()
+        if current in found:
+            continue
+        found.append(current)
+        stack.extend(children.get(current, []))
+    return found
+
+
+def _owners(runtime: StreamRuntime) -> list[ColumnElement[Any]]:
+    table = runtime.compiled.table
+    columns: list[ColumnElement[Any]] = [table.c.author_id]
+    owner = runtime.stream.document.get("owner_field")
+    if owner and owner in runtime.compiled.columns:
+        columns.append(runtime.compiled.columns[owner])
+    return columns
+
+
+def scope_clause(
+    session: Session, user: CurrentUser, runtime: StreamRuntime, scope: str
+) -> ColumnElement[bool]:
+    """Documents within ``scope`` for ``user`` (trash not excluded here)."""
+    if scope == "all":
+        return true()
+    if scope == "none":
+        return false()
+    owners = _owners(runtime)
+    clauses = [column == user.id for column in owners]
+    if scope == "department":
+        departments = department_ids(session, user)
+        if departments:
+            people = select(User.id).where(User.department_id.in_(departments))
+            clauses += [column.in_(people) for column in owners]
+    return or_(*clauses)
+
+
+def readable(session: Session, user: CurrentUser, runtime: StreamRuntime) -> ColumnElement[bool]:
+    """The SQL condition for documents of ``runtime``'s stream that ``user`` may read."""
+    access = access_for(user, runtime)
+    table = runtime.compiled.table
+    shared = table.c.id.in_(
+        select(Share.doc_id).where(Share.stream == runtime.key, Share.user_id == user.id)
+    )
+    return or_(scope_clause(session, user, runtime, access.read), shared)
+
+
+def can(
+    session: Session,
+    user: CurrentUser,
+    runtime: StreamRuntime,
+    action: str,
+    doc_id: int,
+) -> bool:
+    """Whether ``user`` may ``action`` (read, edit, delete) the document ``doc_id``."""
+    access = access_for(user, runtime)
+    table = runtime.compiled.table
+    clause = (
+        readable(session, user, runtime)
+        if action == "read"
+        else scope_clause(session, user, runtime, getattr(access, action))
+    )
+    return session.scalar(select(table.c.id).where(table.c.id == doc_id, clause)) is not None
+
+
+def visible_fields(runtime: StreamRuntime, access: Access) -> list[str]:
+    return [item.key for item in runtime.stream.fields if item.key not in access.hidden]
+
+
+def streams_for(user: CurrentUser, runtimes: Iterable[StreamRuntime]) -> list[StreamRuntime]:
+    """The streams ``user`` may see at all (read something or create)."""
+    return [runtime for runtime in runtimes if access_for(user, runtime).sees_stream]
