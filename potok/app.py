@@ -27,9 +27,11 @@ from potok.platform.web.middleware import (
     SessionMiddleware,
 )
 from potok.platform.web.routes import routes as platform_routes
+from potok.runtime.web.routes import parts as runtime_parts
+from potok.runtime.web.routes import routes as runtime_routes
 from potok.settings import Settings
 
-PACKAGE_PARTS: tuple[PackageParts, ...] = ()
+PACKAGE_PARTS: tuple[PackageParts, ...] = (runtime_parts,)
 
 
 def create_app(
@@ -58,7 +60,7 @@ def create_app(
 
     handle = errors.handler(services)
     app = Starlette(
-        routes=[*platform_routes],
+        routes=[*platform_routes, *runtime_routes],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
             Middleware(static_files),

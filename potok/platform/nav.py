@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from potok.errors import N_
 from potok.platform.auth import CurrentUser
@@ -24,12 +25,20 @@ class NavItem:
     path_params: Mapping[str, str] = field(default_factory=dict)
     translate: bool = True
     description: str = ""  # a message id, shown on the home page tile
+    labels: Mapping[str, str] | None = None  # a metadata label {"en": …, "ru": …}
+
+    def text(self, translator: Any) -> str:
+        """The item's name in the reader's language."""
+        if self.labels:
+            return str(self.labels.get(translator.language) or self.label)
+        return str(translator.gettext(self.label)) if self.translate else self.label
 
 
-NavProvider = Callable[[CurrentUser], list[NavItem]]
+# A provider gets the user and the app's services (e.g. to see which streams exist).
+NavProvider = Callable[[CurrentUser, Any], list[NavItem]]
 
 
-def platform_nav(user: CurrentUser) -> list[NavItem]:
+def platform_nav(user: CurrentUser, _services: Any) -> list[NavItem]:
     items = [NavItem(N_("Home"), "home", order=0)]
     if any(user.can(capability) for capability in (USERS, AUDIT, SYSTEM)):
         items.append(

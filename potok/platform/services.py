@@ -6,10 +6,11 @@ it through their request context and jobs get it as their argument. Nothing here
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment
 
@@ -43,6 +44,9 @@ class Services:
     clock: Clock = utcnow
     csrf_exempt_prefixes: tuple[str, ...] = field(default_factory=tuple)
     audit_labels: dict[str, str] = field(default_factory=dict)
+    # State a package keeps per app (e.g. the runtime's compiled streams), set up by its
+    # ``PackageParts.setup``; packages read their own entry through a typed accessor.
+    extensions: dict[str, Any] = field(default_factory=dict)
 
     @property
     def timeouts(self) -> SessionTimeouts:
@@ -52,7 +56,7 @@ class Services:
         )
 
     def nav_for(self, user: CurrentUser) -> list[NavItem]:
-        items = [item for provider in self.nav_providers for item in provider(user)]
+        items = [item for provider in self.nav_providers for item in provider(user, self)]
         return sorted(items, key=lambda item: item.order)
 
 
@@ -67,6 +71,7 @@ class PackageParts:
     jobs: Sequence[Job] = ()
     csrf_exempt_prefixes: Sequence[str] = ()
     audit_labels: Mapping[str, str] = field(default_factory=dict)
+    setup: Callable[[Services], None] | None = None
 
 
 PLATFORM_PARTS = PackageParts(
@@ -88,7 +93,7 @@ def build_services(
 ) -> Services:
     parts = [PLATFORM_PARTS, *parts]
     static = StaticFiles(part.static for part in parts if part.static is not None)
-    return Services(
+    services = Services(
         settings=settings,
         db=database or Database.from_settings(settings),
         secret_key=secret_key(settings),
@@ -104,3 +109,7 @@ def build_services(
         csrf_exempt_prefixes=tuple(p for part in parts for p in part.csrf_exempt_prefixes),
         audit_labels={code: label for part in parts for code, label in part.audit_labels.items()},
     )
+    for part in parts:
+        if part.setup is not None:
+            part.setup(services)
+    return services

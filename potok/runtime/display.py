@@ -1,0 +1,154 @@
+"""Values as people read them: dictionary items, users, departments and linked documents by
+name, numbers, money and dates in the reader's language.
+
+:class:`Lookups` loads the names a page needs in a few batched queries (one per target),
+never one query per cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from babel.numbers import format_currency, format_decimal
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from potok.errors import N_
+from potok.metadata.model import Field, label
+from potok.metadata.tables import DictionaryItem
+from potok.platform.i18n import Translator
+from potok.platform.models import Department, User
+from potok.runtime.streams import StreamRuntime, Streams
+
+
+class Lookups:
+    """Names of referenced things, for one page, in one language."""
+
+    def __init__(self, session: Session, streams: Streams, translator: Translator) -> None:
+        self.session = session
+        self.streams = streams
+        self.t = translator
+        self._wanted: dict[tuple[str, str], set[int]] = {}
+        self._names: dict[tuple[str, str, int], str] = {}
+
+    def want(self, item: Field, value: Any) -> None:
+        kind = item.field_type.refers_to
+        if kind is None or kind == "attachment" or value in (None, []):
+            if item.type == "table":
+                for row in value or []:
+                    for column in item.columns:
+                        self.want(column, row.get(column.key))
+            return
+        target = str(item.spec.get("dictionary") or item.spec.get("stream") or "")
+        ids = value if isinstance(value, list) else [value]
+        self._wanted.setdefault((kind, target), set()).update(int(i) for i in ids)
+
+    def want_document(self, runtime: StreamRuntime, values: Mapping[str, Any]) -> None:
+        for item in runtime.stream.fields:
+            if item.key in values:
+                self.want(item, values[item.key])
+
+    def _load(self) -> None:
+        wanted, self._wanted = self._wanted, {}
+        for (kind, target), ids in wanted.items():
+            missing = [i for i in ids if (kind, target, i) not in self._names]
+            if not missing:
+                continue
+            if kind == "dictionary":
+                rows = self.session.execute(
+                    select(DictionaryItem.id, DictionaryItem.labels).where(
+                        DictionaryItem.id.in_(missing)
+                    )
+                )
+                found = {row[0]: label(row[1], self.t.language) for row in rows}
+            elif kind == "user":
+                rows = self.session.execute(
+                    select(User.id, User.full_name, User.username).where(User.id.in_(missing))
+                )
+                found = {row[0]: row[1] or row[2] for row in rows}
+            elif kind == "department":
+                rows = self.session.execute(
+                    select(Department.id, Department.name).where(Department.id.in_(missing))
+                )
+                found = {row[0]: row[1] for row in rows}
+            else:
+                found = self._titles(target, missing)
+            for key in missing:
+                self._names[(kind, target, key)] = found.get(key, f"#{key}")
+
+    def _titles(self, stream: str, ids: list[int]) -> dict[int, str]:
+        try:
+            runtime = self.streams.get(self.session, stream)
+        except LookupError:
+            return {}
+        return titles(self.session, runtime, ids)
+
+    def name(self, kind: str, target: str, value: int) -> str:
+        if (kind, target, value) not in self._names:
+            self._wanted.setdefault((kind, target), set()).add(value)
+            self._load()
+        return self._names[(kind, target, value)]
+
+    def prefetch(self) -> None:
+        self._load()
+
+
+def titles(session: Session, runtime: StreamRuntime, ids: Iterable[int]) -> dict[int, str]:
+    """How documents are named in links: the title field, with the registration number."""
+    table = runtime.compiled.table
+    title_key = runtime.stream.title_field
+    title = runtime.compiled.columns.get(title_key) if title_key else None
+    columns = [table.c.id, table.c.reg_number] + ([title] if title is not None else [])
+    names = {}
+    for row in session.execute(select(*columns).where(table.c.id.in_(list(ids)))):
+        parts = [str(part) for part in row[1:] if part]
+        names[row[0]] = " · ".join(parts) or f"#{row[0]}"
+    return names
+
+
+def _number(value: Decimal | int, translator: Translator, places: int | None = None) -> str:
+    if places is not None and isinstance(value, Decimal):
+        value = value.quantize(Decimal(10) ** -places)
+    return format_decimal(value, locale=translator.locale, decimal_quantization=False)
+
+
+def show(item: Field, value: Any, lookups: Lookups) -> str:
+    """One value as text for a card or a list cell ("" when empty)."""
+    t = lookups.t
+    if value is None or value == [] or value == "":
+        return ""
+    kind = item.field_type
+    if item.type == "computed":
+        result = str(item.spec.get("result", "decimal"))
+        return show(
+            Field(item.key, result, item.labels, {**item.spec, "type": result}), value, lookups
+        )
+    if kind.refers_to in ("dictionary", "user", "department", "stream"):
+        target = str(item.spec.get("dictionary") or item.spec.get("stream") or "")
+        ids = value if isinstance(value, list) else [value]
+        return ", ".join(lookups.name(kind.refers_to, target, int(i)) for i in ids)
+    if item.type == "money":
+        currency = str(item.spec.get("currency", "RUB"))
+        return format_currency(value, currency, locale=t.locale)
+    if item.type == "percent":
+        return _number(value.normalize() if isinstance(value, Decimal) else value, t) + " %"
+    if item.type == "decimal":
+        places = item.spec.get("decimals")
+        normal = value.normalize() if isinstance(value, Decimal) and places is None else value
+        return _number(normal, t, places)
+    if item.type in ("integer", "scale"):
+        return _number(value, t) if item.type == "integer" else f"{value:+d}" if value else "0"
+    if item.type == "boolean":
+        return t.gettext(N_("Yes")) if value else t.gettext(N_("No"))
+    if isinstance(value, datetime):
+        return t.datetime(value, "short")
+    if isinstance(value, date):
+        return t.date(value, "medium")
+    if item.type == "choice":
+        for option in item.spec.get("options", []):
+            if option["value"] == value:
+                return label(option["labels"], t.language)
+    return str(value)

@@ -1,0 +1,210 @@
+"""Lists: which documents a user sees on a page, found, filtered, sorted and paged in SQL.
+
+- Only documents the user may read and that are not in the trash (:mod:`permissions`).
+- Full-text search over ``search_text`` (FTS5 on SQLite, ``tsvector`` on PostgreSQL) by word
+  prefixes, plus the registration number.
+- Filters are conditions of the condition language, compiled to SQL.
+- Keyset pagination on (sort column, id): the next page starts after the last row shown, so
+  page 1,000 costs what page 1 costs. Empty values sort last in both directions.
+- Counting stops at 10,000 ("10,000+"): an exact count of a million rows is never worth it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select, text
+from sqlalchemy.orm import Session
+
+from potok.metadata import conditions
+from potok.metadata.compiler import SEARCH_CONFIG, fts_table_name
+from potok.metadata.types import FieldValueError
+from potok.platform.auth import CurrentUser
+from potok.runtime import permissions
+from potok.runtime.streams import StreamRuntime
+
+PAGE = 50
+COUNT_LIMIT = 10_000
+SYSTEM_SORTS = ("created_at", "updated_at", "reg_number")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str
+    descending: bool
+
+
+class Resolver:
+    """Columns for the condition language's SQL back end."""
+
+    def __init__(self, runtime: StreamRuntime) -> None:
+        self.runtime = runtime
+
+    def column(self, key: str) -> ColumnElement[Any]:
+        return self.runtime.compiled.column(key)
+
+    def has_any(self, key: str, values: list[int]) -> ColumnElement[bool]:
+        part = self.runtime.compiled.parts[key]
+        table = self.runtime.compiled.table
+        return table.c.id.in_(select(part.c.doc_id).where(part.c.value_id.in_(values)))
+
+    def is_empty(self, key: str) -> ColumnElement[bool]:
+        part = self.runtime.compiled.parts[key]
+        table = self.runtime.compiled.table
+        return table.c.id.not_in(select(part.c.doc_id))
+
+
+def search_clause(session: Session, runtime: StreamRuntime, query: str) -> ColumnElement[bool]:
+    """Documents whose searchable text has words starting with every word of ``query``, or
+    whose registration number contains ``query``."""
+    table = runtime.compiled.table
+    words = _WORD.findall(query.lower())[:10]
+    by_number = table.c.reg_number.contains(query.strip()[:60], autoescape=True)
+    if not words:
+        return by_number
+    if session.get_bind().dialect.name == "sqlite":
+        fts = fts_table_name(runtime.key)
+        match = " ".join(f'"{word}"*' for word in words)
+        found: Select[Any] = (
+            select(literal_column("rowid"))
+            .select_from(text(f'"{fts}"'))
+            .where(text(f'"{fts}" MATCH :match'))
+            .params(match=match)
+        )
+        return or_(table.c.id.in_(found.scalar_subquery()), by_number)
+    terms = " & ".join(f"{word}:*" for word in words)
+    vector = func.to_tsvector(SEARCH_CONFIG, func.coalesce(table.c.search_text, ""))
+    return or_(vector.op("@@")(func.to_tsquery(SEARCH_CONFIG, terms)), by_number)
+
+
+def sortable(runtime: StreamRuntime) -> list[str]:
+    keys = [
+        item.key
+        for item in runtime.stream.fields
+        if item.key in runtime.compiled.columns
+        and (
+            item.flag("sortable")
+            or item.flag("filterable")
+            or item.field_type.kind in ("date", "datetime", "integer", "decimal")
+        )
+    ]
+    return keys + list(SYSTEM_SORTS)
+
+
+def default_sort(runtime: StreamRuntime) -> Sort:
+    for item in runtime.stream.document.get("list", {}).get("sort", []):
+        return Sort(item["field"], bool(item.get("descending")))
+    return Sort("created_at", True)
+
+
+def _encode(value: Any, doc_id: int) -> str:
+    shown = value.isoformat() if hasattr(value, "isoformat") else value
+    data = json.dumps([value is None, None if value is None else str(shown), doc_id])
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def _decode(runtime: StreamRuntime, sort: Sort, token: str) -> tuple[bool, Any, int] | None:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        is_null, shown, doc_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(doc_id, int) or not isinstance(is_null, bool):
+            return None
+        if is_null:
+            return True, None, doc_id
+        if sort.key in SYSTEM_SORTS:
+            value: Any = datetime.fromisoformat(shown) if sort.key != "reg_number" else shown
+        else:
+            item = runtime.stream.field(sort.key)
+            value = item.field_type.parse(item.spec, shown)
+        return False, value, doc_id
+    except (ValueError, TypeError, KeyError, FieldValueError, json.JSONDecodeError):
+        return None
+
+
+@dataclass
+class Page:
+    rows: list[Mapping[str, Any]]
+    next_after: str | None
+    count: int
+    count_capped: bool
+
+
+def base_query(
+    session: Session,
+    user: CurrentUser,
+    runtime: StreamRuntime,
+    *,
+    search: str = "",
+    condition: Any = None,
+    now: datetime,
+) -> Select[Any]:
+    table = runtime.compiled.table
+    where: list[ColumnElement[bool]] = [
+        table.c.deleted == false(),
+        permissions.readable(session, user, runtime),
+    ]
+    if search.strip():
+        where.append(search_clause(session, runtime, search))
+    if condition:
+        where.append(conditions.to_sql(condition, Resolver(runtime), runtime.kinds, now=now))
+    return select(table.c.id).where(*where)
+
+
+def page(
+    session: Session,
+    user: CurrentUser,
+    runtime: StreamRuntime,
+    columns: Sequence[str],
+    *,
+    sort: Sort,
+    search: str = "",
+    condition: Any = None,
+    after: str = "",
+    now: datetime,
+    size: int = PAGE,
+) -> Page:
+    table = runtime.compiled.table
+    query = base_query(session, user, runtime, search=search, condition=condition, now=now)
+    shown = [table.c.id, table.c.reg_number, table.c.created_at, table.c.version] + [
+        runtime.compiled.column(key) for key in columns if key not in ("reg_number", "created_at")
+    ]
+    order_column = runtime.compiled.column(sort.key)
+    if all(column.name != order_column.name for column in shown):
+        shown.append(order_column)
+    rows_query = query.with_only_columns(*shown)
+    position = _decode(runtime, sort, after) if after else None
+    if position is not None:
+        is_null, value, last_id = position
+        before_after = table.c.id < last_id if sort.descending else table.c.id > last_id
+        if is_null:
+            rows_query = rows_query.where(order_column.is_(None), before_after)
+        else:
+            beyond = order_column < value if sort.descending else order_column > value
+            rows_query = rows_query.where(
+                or_(beyond, and_(order_column == value, before_after), order_column.is_(None))
+            )
+    ordering = order_column.desc() if sort.descending else order_column.asc()
+    id_order = table.c.id.desc() if sort.descending else table.c.id.asc()
+    rows: list[Mapping[str, Any]] = [
+        dict(row)
+        for row in session.execute(
+            rows_query.order_by(ordering.nulls_last(), id_order).limit(size + 1)
+        ).mappings()
+    ]
+    next_after = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_after = _encode(last[order_column.name], last["id"])
+    counted = (
+        session.scalar(select(func.count()).select_from(query.limit(COUNT_LIMIT + 1).subquery()))
+        or 0
+    )
+    return Page(rows, next_after, min(counted, COUNT_LIMIT), counted > COUNT_LIMIT)

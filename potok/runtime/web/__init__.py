@@ -1,0 +1,1 @@
+"""The runtime's web layer: views, layout of cards and forms, URLs."""

@@ -1,0 +1,272 @@
+"""A card laid out as its metadata says: tabs, sections, columns — for reading and for
+editing. Fields the layout does not place come last, so nothing a user may fill is lost;
+fields hidden for the user's role, or by a rule, are left out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from potok.metadata.dictionaries import items as dictionary_items
+from potok.metadata.model import Field, label
+from potok.platform.models import Department, User
+from potok.platform.web.context import Ctx
+from potok.runtime.display import Lookups, show
+from potok.runtime.web.common import Place
+
+OTHER = {"en": "Other", "ru": "Прочее"}
+
+
+def _placement(place: Place) -> list[dict[str, Any]]:
+    """[{key, labels, sections: [{key, labels, columns: [[field key]]}]}] with every field."""
+    runtime = place.runtime
+    tabs: list[dict[str, Any]] = []
+    placed: set[str] = set()
+    if runtime.layout is not None:
+        for tab in runtime.layout.document["tabs"]:
+            sections = []
+            for section in tab["sections"]:
+                columns = [list(column) for column in section["columns"]]
+                placed.update(key for column in columns for key in column)
+                sections.append(
+                    {"key": section["key"], "labels": section.get("labels"), "columns": columns}
+                )
+            tabs.append({"key": tab["key"], "labels": tab["labels"], "sections": sections})
+    rest = [item.key for item in runtime.stream.fields if item.key not in placed]
+    if rest:
+        section = {"key": "other", "labels": OTHER if tabs else None, "columns": [rest]}
+        if tabs:
+            tabs[-1]["sections"].append(section)
+        else:
+            tabs.append({"key": "main", "labels": runtime.stream.labels, "sections": [section]})
+    return tabs
+
+
+def _visible(place: Place, item: Field, values: Mapping[str, Any], now: datetime) -> bool:
+    if item.key in place.access.hidden:
+        return False
+    condition = place.runtime.rules.get((item.key, "visible_when"))
+    if condition is None:
+        return True
+    try:
+        return bool(condition.evaluate(values, now=now))
+    except TypeError:
+        return True
+
+
+def _sections(place: Place, values: Mapping[str, Any], ctx: Ctx, cell: Any) -> list[Any]:
+    language = ctx.t.language
+    fields = {item.key: item for item in place.runtime.stream.fields}
+    tabs = []
+    for tab in _placement(place):
+        sections = []
+        for section in tab["sections"]:
+            columns = []
+            for column in section["columns"]:
+                cells = [
+                    cell(fields[key])
+                    for key in column
+                    if key in fields and _visible(place, fields[key], values, ctx.now)
+                ]
+                if cells:
+                    columns.append(cells)
+            if columns:
+                labels = section.get("labels")
+                sections.append(
+                    {
+                        "key": section["key"],
+                        "label": label(labels, language) if labels else "",
+                        "columns": columns,
+                    }
+                )
+        if sections:
+            tabs.append(
+                {"key": tab["key"], "label": label(tab["labels"], language), "sections": sections}
+            )
+    return tabs
+
+
+def _table_view(item: Field, rows: list[dict[str, Any]], names: Lookups) -> dict[str, Any]:
+    columns = item.columns
+    totals = {}
+    for key in item.spec.get("totals", []):
+        column = next(c for c in columns if c.key == key)
+        numbers: list[Decimal] = [
+            Decimal(row[key]) for row in rows if isinstance(row.get(key), int | Decimal)
+        ]
+        totals[key] = show(column, sum(numbers, Decimal(0)), names) if numbers else ""
+    return {
+        "headers": [column.label(names.t.language) for column in columns],
+        "rows": [[show(column, row.get(column.key), names) for column in columns] for row in rows],
+        "totals": [totals.get(column.key, "") for column in columns] if totals else None,
+    }
+
+
+def card_sections(place: Place, values: Mapping[str, Any], names: Lookups, ctx: Ctx) -> list[Any]:
+    def cell(item: Field) -> dict[str, Any]:
+        value = values.get(item.key)
+        entry: dict[str, Any] = {
+            "key": item.key,
+            "label": item.label(ctx.t.language),
+            "type": item.type,
+        }
+        if item.type == "table":
+            entry["table"] = _table_view(item, value or [], names)
+        elif item.type == "registration_number":
+            entry["text"] = ""
+        else:
+            entry["text"] = show(item, value, names)
+            if item.type == "link" and value:
+                entry["link"] = (str(item.spec["stream"]), value)
+        return entry
+
+    return _sections(place, values, ctx, cell)
+
+
+def input_value(item: Field, value: Any, ctx: Ctx) -> Any:
+    """A stored value as a form input holds it."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, datetime):
+        return ctx.t.local(value).strftime("%Y-%m-%dT%H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if item.type != "money" else format(value, "f")
+    return str(value)
+
+
+def form_sections(place: Place, values: Mapping[str, Any], names: Lookups, ctx: Ctx) -> list[Any]:
+    language = ctx.t.language
+    locked = place.access.readonly
+
+    def cell(item: Field) -> dict[str, Any]:
+        value = values.get(item.key)
+        readonly = (
+            item.key in locked
+            or item.flag("readonly")
+            or item.type in ("computed", "registration_number", "files")
+        )
+        hint = item.spec.get("hint") or {}
+        entry: dict[str, Any] = {
+            "key": item.key,
+            "label": item.label(language),
+            "type": item.type,
+            "widget": item.field_type.widget,
+            "required": item.flag("required"),
+            "readonly": readonly,
+            "hint": hint.get(language) or "",
+            "value": input_value(item, value, ctx),
+            "text": show(item, value, names) if item.type != "table" else "",
+        }
+        if item.type == "link" and value:
+            entry["link_label"] = names.name("stream", str(item.spec["stream"]), int(value))
+        if item.type == "link":
+            entry["target"] = str(item.spec["stream"])
+        if item.type == "table":
+            entry["columns"] = [
+                {
+                    "key": column.key,
+                    "label": column.label(language),
+                    "widget": column.field_type.widget,
+                    "type": column.type,
+                    "computed": (item.key, column.key) in place.runtime.column_formulas,
+                    "required": column.flag("required"),
+                    "spec": column.spec,
+                }
+                for column in item.columns
+            ]
+            entry["rows"] = [
+                {
+                    "id": row.get("id", ""),
+                    "cells": {
+                        column.key: input_value(column, row.get(column.key), ctx)
+                        for column in item.columns
+                    },
+                }
+                for row in (value or [])
+            ]
+        return entry
+
+    return _sections(place, values, ctx, cell)
+
+
+def choices_for(ctx: Ctx, place: Place, values: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """(value, text) options for the card's select fields, table columns included."""
+    language = ctx.t.language
+    choices: dict[str, list[Any]] = {}
+    users: list[Any] | None = None
+    departments: list[Any] | None = None
+
+    def options(item: Field, current: Any) -> list[Any]:
+        nonlocal users, departments
+        current_ids = {
+            int(v)
+            for v in (current if isinstance(current, list) else [current])
+            if isinstance(v, int) or (isinstance(v, str) and v.isdigit())
+        }
+        if item.type == "choice":
+            return [
+                (option["value"], label(option["labels"], language))
+                for option in item.spec.get("options", [])
+            ]
+        if item.field_type.refers_to == "dictionary":
+            found = []
+            depth: dict[int | None, int] = {None: -1}
+            for entry in dictionary_items(ctx.db, str(item.spec["dictionary"])):
+                depth[entry.id] = depth.get(entry.parent_id, -1) + 1
+                if entry.active or entry.id in current_ids:
+                    prefix = "— " * depth[entry.id]
+                    found.append((str(entry.id), prefix + label(entry.labels, language)))
+            return found
+        if item.type == "user":
+            if users is None:
+                users = [
+                    (str(row.id), row.full_name or row.username)
+                    for row in ctx.db.scalars(
+                        select(User).where(User.is_system.is_(False)).order_by(User.full_name)
+                    )
+                    if row.is_active or row.id in current_ids
+                ]
+            return users
+        if item.type == "department":
+            if departments is None:
+                departments = [
+                    (str(row.id), row.name)
+                    for row in ctx.db.scalars(select(Department).order_by(Department.name))
+                ]
+            return departments
+        return []
+
+    for item in place.runtime.stream.fields:
+        if item.type == "table":
+            for column in item.columns:
+                rows = values.get(item.key) or []
+                current = [row.get(column.key) for row in rows]
+                found = options(column, [v for v in current if isinstance(v, int)])
+                if found:
+                    choices[f"{item.key}.{column.key}"] = found
+        else:
+            found = options(item, values.get(item.key))
+            if found:
+                choices[item.key] = found
+    return choices
+
+
+def local_to_utc(text: str, ctx: Ctx) -> str:
+    """A ``datetime-local`` input (the user's time zone) as an aware ISO string."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ctx.t.tz)
+    return moment.astimezone(UTC).isoformat()

@@ -1,0 +1,64 @@
+"""The runtime's URLs, navigation and per-app state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.routing import BaseRoute, Mount, Route
+
+from potok.platform.auth import CurrentUser
+from potok.platform.nav import NavItem
+from potok.platform.services import PackageParts, Services
+from potok.runtime import permissions
+from potok.runtime.streams import Streams
+from potok.runtime.web import views
+from potok.runtime.web.common import STREAMS
+
+GET_POST = ["GET", "POST"]
+POST = ["POST"]
+
+routes: list[BaseRoute] = [
+    Mount(
+        "/s",
+        name="runtime",
+        routes=[
+            Route("/{stream}/", views.stream_list, name="list"),
+            Route("/{stream}/new", views.register, methods=GET_POST, name="new"),
+            Route("/{stream}/pick", views.pick, name="pick"),
+            Route("/{stream}/{doc_id:int}", views.card, name="card"),
+            Route("/{stream}/{doc_id:int}/edit", views.edit, methods=GET_POST, name="edit"),
+            Route("/{stream}/{doc_id:int}/history", views.history, name="history"),
+            Route("/{stream}/{doc_id:int}/delete", views.trash, methods=POST, name="delete"),
+            Route("/{stream}/{doc_id:int}/restore", views.restore, methods=POST, name="restore"),
+        ],
+    )
+]
+
+
+def _setup(services: Services) -> None:
+    services.extensions[STREAMS] = Streams()
+
+
+def _nav(user: CurrentUser, services: Any) -> list[NavItem]:
+    streams: Streams = services.extensions[STREAMS]
+    with services.db.session() as session:
+        runtimes = streams.all(session)
+    return [
+        NavItem(
+            runtime.stream.label("en"),
+            "runtime:list",
+            order=100 + index,
+            path_params={"stream": runtime.key},
+            labels=runtime.stream.labels,
+        )
+        for index, runtime in enumerate(permissions.streams_for(user, runtimes))
+    ]
+
+
+parts = PackageParts(
+    templates=Path(__file__).parents[1] / "templates",
+    static=Path(__file__).parents[1] / "static",
+    nav=_nav,
+    setup=_setup,
+)
