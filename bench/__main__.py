@@ -1,4 +1,9 @@
-"""python -m bench run [--only NAME ...] [--size 10k|100k|1m] [--db sqlite|postgresql]"""
+"""python -m bench run [--only NAME ...] [--size 10k|100k|1m] [--db sqlite|postgresql]
+
+Metadata scenarios: publish_field, validate_compile (the default). Runtime scenarios: card,
+card_throughput, list, list_filter, search — or ``--only runtime`` for all five, which share one
+filled database. Results go to ``bench/results/<date>-<db>-<size>[-runtime].json`` and ``.md``.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bench import metadata
-from bench.harness import Result
+from bench import metadata, runtime
+from bench.harness import Result, Throughput
 from potok.platform import migrate
 from potok.platform.db import Database
 from potok.settings import Settings
@@ -22,6 +27,8 @@ from potok.settings import Settings
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 RESULTS = Path(__file__).parent / "results"
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+METADATA = ("publish_field", "validate_compile")
+SECRET_KEY = runtime.SECRET_KEY
 
 
 class BenchDatabase:
@@ -35,14 +42,17 @@ class BenchDatabase:
 
     def __enter__(self) -> Database:
         if self.kind == "sqlite":
-            settings = Settings.defaults(data_dir=Path(self.folder.name))
+            settings = Settings.defaults(data_dir=Path(self.folder.name), secret_key=SECRET_KEY)
         else:
             admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
             with admin.connect() as connection:
                 connection.execute(text(f'CREATE DATABASE "{self.name}"'))
             admin.dispose()
             url = self.admin_url.rsplit("/", 1)[0] + "/" + self.name
-            settings = Settings.defaults(data_dir=Path(self.folder.name), database_url=url)
+            settings = Settings.defaults(
+                data_dir=Path(self.folder.name), database_url=url, secret_key=SECRET_KEY
+            )
+        self.settings = settings.replace(scheduler=False)
         self.database = Database.from_settings(settings)
         migrate.upgrade(self.database.engine)
         return self.database
@@ -59,16 +69,30 @@ class BenchDatabase:
 
 def run(args: argparse.Namespace) -> int:
     size = SIZES[args.size]
-    chosen = set(args.only or ["publish_field", "validate_compile"])
+    chosen = set(args.only or METADATA)
+    if "runtime" in chosen:
+        chosen |= set(runtime.SCENARIOS)
     results: list[Result] = []
     if "validate_compile" in chosen:
         results += metadata.validate_compile()
     if "publish_field" in chosen:
         with BenchDatabase(args.db, args.postgres_url) as database:
             results += metadata.publish_field(database, size)
+    if chosen & set(runtime.SCENARIOS):
+        bench_database = BenchDatabase(args.db, args.postgres_url)
+        with bench_database as database:
+            results += runtime.run(
+                bench_database.settings,
+                database,
+                size,
+                chosen,
+                runs=args.runs,
+                seconds=args.seconds,
+            )
     rows = [result.as_dict() for result in results]
     RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"{date.today().isoformat()}-{args.db}-{args.size}"
+    suffix = "" if chosen & set(METADATA) else "-runtime"
+    stem = RESULTS / f"{date.today().isoformat()}-{args.db}-{args.size}{suffix}"
     report = {
         "database": args.db,
         "size": args.size,
@@ -77,33 +101,62 @@ def run(args: argparse.Namespace) -> int:
         "results": rows,
     }
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = [
-        "| scenario | docs | Potok median | floor median | ratio | p95 | peak RSS | target |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        floor = row.get("floor", {}).get("median_s", "")
-        lines.append(
-            f"| {row['scenario']} | {row['documents']} | {row['potok']['median_s']:.4f} s | "
-            f"{floor if floor == '' else f'{floor:.4f} s'} | {row.get('ratio_median', '')} | "
-            f"{row['potok']['p95_s']:.4f} s | {row['peak_rss_mb']} MB | {row['target']} |"
-        )
+    lines = table(results)
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.3f} s"
+
+
+def table(results: list[Result]) -> list[str]:
+    """The Markdown table: Potok and its floor side by side, ratio = Potok / floor (for
+    throughput, Potok's requests per second / the floor's)."""
+    lines = [
+        "| scenario | docs | Potok median | Potok p95 | Potok min–max | floor median | floor p95 "
+        "| floor min–max | ratio | peak RSS | target |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        row = result.as_dict()
+        cells = [row["scenario"], str(row["documents"])]
+        for measured in (result.measured, result.floor):
+            if measured is None:
+                cells += ["", "", ""]
+            elif isinstance(measured, Throughput):
+                cells += [
+                    f"{measured.per_second:.0f} req/s",
+                    f"p50 {_ms(measured.latency_p50_s)}, p99 {_ms(measured.latency_p99_s)}",
+                    f"{measured.requests} requests, {measured.errors} errors",
+                ]
+            else:
+                low, high = min(measured.samples), max(measured.samples)
+                cells += [_ms(measured.median), _ms(measured.p95), f"{_ms(low)} – {_ms(high)}"]
+        ratio = row.get("ratio_throughput", row.get("ratio_median", ""))
+        cells += [str(ratio), f"{row['peak_rss_mb']} MB", row["target"]]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run", help="run scenarios and write bench/results/")
-    runner.add_argument("--only", action="append", choices=["publish_field", "validate_compile"])
+    runner.add_argument(
+        "--only", action="append", choices=[*METADATA, *runtime.SCENARIOS, "runtime"]
+    )
     runner.add_argument("--size", choices=sorted(SIZES), default="10k")
     runner.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     runner.add_argument(
         "--postgres-url",
         default=POSTGRES_ADMIN,
         help="an admin connection; a scratch database is created beside it",
+    )
+    runner.add_argument("--runs", type=int, default=200, help="timed requests per runtime scenario")
+    runner.add_argument(
+        "--seconds", type=float, default=10.0, help="load duration of card_throughput per server"
     )
     args = parser.parse_args()
     return run(args)

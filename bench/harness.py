@@ -1,4 +1,5 @@
-"""Measuring: repeated timings with median, p95, min and max, and the process's peak memory."""
+"""Measuring: repeated timings with median, p95, min and max, requests per second under load,
+and the process's peak memory."""
 
 from __future__ import annotations
 
@@ -43,6 +44,31 @@ def measure(action: Callable[[int], object], runs: int) -> Timing:
     return timing
 
 
+@dataclass
+class Throughput:
+    """Requests answered under concurrent load, with the load driver's latency percentiles."""
+
+    requests: int
+    seconds: float
+    errors: int
+    latency_p50_s: float
+    latency_p99_s: float
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "errors": self.errors,
+            "requests_per_s": round(self.per_second, 1),
+            "latency_p50_s": round(self.latency_p50_s, 6),
+            "latency_p99_s": round(self.latency_p99_s, 6),
+        }
+
+
 def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
@@ -51,8 +77,8 @@ def peak_rss_mb() -> float:
 class Result:
     scenario: str
     size: int
-    measured: Timing
-    floor: Timing | None
+    measured: Timing | Throughput
+    floor: Timing | Throughput | None
     target: str
     notes: str = ""
 
@@ -65,7 +91,11 @@ class Result:
             "peak_rss_mb": peak_rss_mb(),
             "notes": self.notes,
         }
-        if self.floor is not None:
+        if isinstance(self.floor, Timing) and isinstance(self.measured, Timing):
             data["floor"] = self.floor.summary()
             data["ratio_median"] = round(self.measured.median / self.floor.median, 2)
+            data["ratio_p95"] = round(self.measured.p95 / self.floor.p95, 2)
+        elif isinstance(self.floor, Throughput) and isinstance(self.measured, Throughput):
+            data["floor"] = self.floor.summary()
+            data["ratio_throughput"] = round(self.measured.per_second / self.floor.per_second, 2)
         return data

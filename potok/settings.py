@@ -211,6 +211,14 @@ SETTINGS: tuple[Setting, ...] = (
         _int_between(1024, 10 * 1024**3),
     ),
     Setting(
+        "POTOK_MAX_UPLOAD_BYTES",
+        "max_upload_bytes",
+        "20971520",
+        "Largest file that may be attached to a document, in bytes. A request carries its "
+        "files within POTOK_MAX_REQUEST_BYTES too, so keep this a little below that.",
+        _int_between(1, 10 * 1024**3),
+    ),
+    Setting(
         "POTOK_SESSION_IDLE_MINUTES",
         "session_idle_minutes",
         "120",
@@ -263,6 +271,7 @@ class Settings:
     mail_from: str
     scheduler: bool
     max_request_bytes: int
+    max_upload_bytes: int
     session_idle_minutes: int
     session_max_hours: int
     secure_cookies: str

@@ -33,6 +33,9 @@ SYSTEM_FIELD_KINDS = {
 _NESTED_QUANTIFIER = re.compile(r"\([^)]*[+*}][^)]*\)[+*{]")
 
 
+NOT_COPIED = ("registration_number", "computed", "files")
+
+
 def _in(kind: str, key: str, found: Iterable[Problem]) -> list[Problem]:
     where = f"{kind} {key}"
     return [
@@ -150,6 +153,14 @@ def _check_field(
     if spec.get("searchable") and not kind.searchable:
         found.append(
             problem(f"{path}.searchable", N_("Only text fields can be searched in full text."))
+        )
+    if spec.get("copy_on_base") and kind.key in NOT_COPIED:
+        found.append(
+            problem(
+                f"{path}.copy_on_base",
+                N_("A field of type %(type)s is never copied to a new document."),
+                type=kind.key,
+            )
         )
     if column and not kind.in_tables:
         found.append(

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_currency_symbol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -131,8 +131,7 @@ def show(item: Field, value: Any, lookups: Lookups) -> str:
         ids = value if isinstance(value, list) else [value]
         return ", ".join(lookups.name(kind.refers_to, target, int(i)) for i in ids)
     if item.type == "money":
-        currency = str(item.spec.get("currency", "RUB"))
-        return format_currency(value, currency, locale=t.locale)
+        return money(value, str(item.spec.get("currency", "RUB")), t)
     if item.type == "percent":
         return _number(value.normalize() if isinstance(value, Decimal) else value, t) + " %"
     if item.type == "decimal":
@@ -152,3 +151,13 @@ def show(item: Field, value: Any, lookups: Lookups) -> str:
             if option["value"] == value:
                 return label(option["labels"], t.language)
     return str(value)
+
+
+def money(value: Any, currency: str, t: Translator) -> str:
+    """An amount in the reader's language; a currency with no symbol there is written by its
+    code, apart from the number ("RUB 1,234.50", not "RUB1,234.50")."""
+    pattern = t.locale.currency_formats["standard"].pattern
+    if get_currency_symbol(currency, locale=t.locale) == currency and pattern.startswith("¤"):
+        pattern = "¤\xa0" + pattern[1:].lstrip("\xa0 ")
+        return format_currency(value, currency, format=pattern, locale=t.locale)
+    return format_currency(value, currency, locale=t.locale)

@@ -7,6 +7,10 @@
 - Keyset pagination on (sort column, id): the next page starts after the last row shown, so
   page 1,000 costs what page 1 costs. Empty values sort last in both directions.
 - Counting stops at 10,000 ("10,000+"): an exact count of a million rows is never worth it.
+- Group counts (the side panel) are one GROUP BY over an indexed reference column (or a
+  multi-valued field's part table, indexed by value), computed only when asked for, top 50.
+- Saved filters (personal, or shared when ``owner_id`` is None) and each user's columns and
+  sort are kept in :mod:`potok.runtime.tables`.
 """
 
 from __future__ import annotations
@@ -19,7 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal_column, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 from potok.metadata import conditions
@@ -28,9 +43,11 @@ from potok.metadata.types import FieldValueError
 from potok.platform.auth import CurrentUser
 from potok.runtime import permissions
 from potok.runtime.streams import StreamRuntime
+from potok.runtime.tables import ListPreference, SavedFilter
 
 PAGE = 50
 COUNT_LIMIT = 10_000
+GROUPS = 50
 SYSTEM_SORTS = ("created_at", "updated_at", "reg_number")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -208,3 +225,116 @@ def page(
         or 0
     )
     return Page(rows, next_after, min(counted, COUNT_LIMIT), counted > COUNT_LIMIT)
+
+
+def group_counts(
+    session: Session,
+    user: CurrentUser,
+    runtime: StreamRuntime,
+    key: str,
+    *,
+    search: str = "",
+    condition: Any = None,
+    now: datetime,
+    limit: int = GROUPS,
+) -> list[tuple[int, int]]:
+    """(value id, number of documents) for the field ``key`` among the documents the list
+    would show, the most frequent first; empty values are not counted."""
+    query = base_query(session, user, runtime, search=search, condition=condition, now=now)
+    part = runtime.compiled.parts.get(key)
+    if part is not None:
+        found = query.subquery()
+        statement = (
+            select(part.c.value_id, func.count())
+            .where(part.c.doc_id.in_(select(found.c.id)))
+            .group_by(part.c.value_id)
+            .order_by(func.count().desc(), part.c.value_id)
+        )
+    else:
+        column = runtime.compiled.columns[key]
+        statement = (
+            query.with_only_columns(column, func.count())
+            .where(column.is_not(None))
+            .group_by(column)
+            .order_by(func.count().desc(), column)
+        )
+    return [(int(value), int(count)) for value, count in session.execute(statement.limit(limit))]
+
+
+# Saved filters and list preferences -------------------------------------------------------
+
+
+def saved_filters(session: Session, user: CurrentUser, stream: str) -> list[SavedFilter]:
+    """The user's own filters and the shared ones, shared first, by name."""
+    return list(
+        session.scalars(
+            select(SavedFilter)
+            .where(
+                SavedFilter.stream == stream,
+                or_(SavedFilter.owner_id == user.id, SavedFilter.owner_id.is_(None)),
+            )
+            .order_by(SavedFilter.owner_id.is_not(None), SavedFilter.name, SavedFilter.id)
+        )
+    )
+
+
+def saved_filter(
+    session: Session, user: CurrentUser, stream: str, filter_id: int
+) -> SavedFilter | None:
+    """One filter the user may use (their own or a shared one), or None."""
+    found = session.get(SavedFilter, filter_id)
+    if found is None or found.stream != stream or found.owner_id not in (None, user.id):
+        return None
+    return found
+
+
+def save_filter(
+    session: Session,
+    user: CurrentUser,
+    stream: str,
+    name: str,
+    params: dict[str, list[str]],
+    *,
+    shared: bool,
+    now: datetime,
+) -> SavedFilter:
+    """Keep ``params`` (the list's query parameters) under ``name``; a filter of the same
+    name and owner is replaced."""
+    owner = None if shared else user.id
+    existing = session.scalar(
+        select(SavedFilter).where(
+            SavedFilter.stream == stream,
+            SavedFilter.name == name,
+            SavedFilter.owner_id.is_(None) if owner is None else SavedFilter.owner_id == owner,
+        )
+    )
+    if existing is None:
+        existing = SavedFilter(stream=stream, owner_id=owner, name=name, created_at=now)
+        session.add(existing)
+    existing.condition = {"params": params}
+    session.flush()
+    return existing
+
+
+def preference(session: Session, user: CurrentUser, stream: str) -> ListPreference | None:
+    return session.get(ListPreference, (user.id, stream))
+
+
+def set_preference(
+    session: Session, user: CurrentUser, stream: str, columns: list[str], sort: list[Any]
+) -> None:
+    found = preference(session, user, stream)
+    if found is None:
+        found = ListPreference(user_id=user.id, stream=stream)
+        session.add(found)
+    found.columns = columns
+    found.sort = sort
+    session.flush()
+
+
+def clear_preference(session: Session, user: CurrentUser, stream: str) -> None:
+    session.execute(
+        delete(ListPreference).where(
+            ListPreference.user_id == user.id, ListPreference.stream == stream
+        )
+    )

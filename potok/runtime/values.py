@@ -127,17 +127,45 @@ def _read_rows(
             if _empty(value) and column.spec.get("required"):
                 errors[f"{item.key}[{index}].{column.key}"] = FieldValueError(REQUIRED)
             values[column.key] = value
-        for column in item.columns:
-            formula = runtime.column_formulas.get((item.key, column.key))
-            if formula is None:
-                continue
-            try:
-                result = formula.evaluate(values, today=context.today_local, now=context.now)
-                values[column.key] = column.field_type.parse(column.spec, result)
-            except (FormulaError, FieldValueError):
-                values[column.key] = None
+        _row_formulas(runtime, item, values, context)
         clean.append(values)
     return clean
+
+
+def _row_formulas(
+    runtime: StreamRuntime, item: Field, values: dict[str, Any], context: Context
+) -> None:
+    """Fill a table row's formula columns in place (a failing formula gives None)."""
+    for column in item.columns:
+        formula = runtime.column_formulas.get((item.key, column.key))
+        if formula is None:
+            continue
+        try:
+            result = formula.evaluate(values, today=context.today_local, now=context.now)
+            values[column.key] = column.field_type.parse(column.spec, result)
+        except (FormulaError, FieldValueError):
+            values[column.key] = None
+
+
+def preview_rows(
+    runtime: StreamRuntime, item: Field, raw_rows: Any, context: Context
+) -> list[dict[str, Any]]:
+    """Each submitted row of a table field as typed so far (unreadable cells left empty),
+    with its formula columns — for the form to show while the user types; saving uses
+    :func:`read`."""
+    rows = []
+    for row in raw_rows if isinstance(raw_rows, list) else []:
+        values: dict[str, Any] = {}
+        for column in item.columns:
+            if (item.key, column.key) in runtime.column_formulas:
+                continue
+            try:
+                values[column.key] = column.field_type.parse(column.spec, row.get(column.key))
+            except FieldValueError:
+                values[column.key] = None
+        _row_formulas(runtime, item, values, context)
+        rows.append(values)
+    return rows
 
 
 def compute(runtime: StreamRuntime, values: dict[str, Any], context: Context) -> None:
@@ -207,3 +235,34 @@ def read(
         if required and _empty(values.get(item.key)) and item.key not in access.hidden:
             errors[item.key] = FieldValueError(REQUIRED)
     return Submission(values, errors)
+
+
+@dataclass(frozen=True)
+class FieldState:
+    """How a field shows on a card being filled in, by the rules, for the values so far."""
+
+    visible: bool
+    required: bool
+    readonly: bool
+
+
+def states(
+    runtime: StreamRuntime, values: Mapping[str, Any], access: Access, now: datetime
+) -> dict[str, FieldState]:
+    """Every field's state: the same rules :func:`read` enforces, for the form to mirror as
+    the user types. Fields hidden for the user's role are not visible whatever the rules."""
+    found = {}
+    for item in runtime.stream.fields:
+        visible = (
+            item.key not in access.hidden
+            and _rule(runtime, item, "visible_when", values, now) is not False
+        )
+        readonly = (
+            item.key in access.readonly
+            or item.flag("readonly")
+            or item.type in ("computed", "registration_number", "files")
+            or bool(_rule(runtime, item, "readonly_when", values, now))
+        )
+        required = item.flag("required") or bool(_rule(runtime, item, "required_when", values, now))
+        found[item.key] = FieldState(visible, required and not readonly, readonly)
+    return found

@@ -177,10 +177,25 @@ def test_a_conflict_keeps_my_edits_and_shows_theirs(
 def test_trash_and_restore(admin, configured):
     doc = card_id(register(admin, {"name": "Temporary"}))
     assert admin.submit(f"/s/clients/{doc}/delete").status_code == 303
-    assert admin.get(f"/s/clients/{doc}").status_code == 404
     assert "Temporary" not in admin.get("/s/clients/").text
+    # Those who may delete still open the card, to restore it; nobody edits it.
+    trashed = admin.get(f"/s/clients/{doc}")
+    assert trashed.status_code == 200
+    assert "This document is in the trash." in trashed.text and "restore-form" in trashed.text
+    assert admin.get(f"/s/clients/{doc}/edit").status_code == 404
     assert admin.submit(f"/s/clients/{doc}/restore").status_code == 303
-    assert admin.get(f"/s/clients/{doc}").status_code == 200
+    restored = admin.get(f"/s/clients/{doc}")
+    assert restored.status_code == 200 and "restore-form" not in restored.text
+
+
+def test_a_trashed_card_is_404_for_those_who_may_not_delete(
+    admin, configured, as_user, create_user, db, clock
+):
+    doc = card_id(register(admin, {"name": "Temporary"}))
+    viewer = role_user(as_user, create_user, db, clock, "vera", "viewer")
+    assert viewer.get(f"/s/clients/{doc}").status_code == 200
+    admin.submit(f"/s/clients/{doc}/delete")
+    assert viewer.get(f"/s/clients/{doc}").status_code == 404
 
 
 def test_search_and_the_link_picker(admin, configured):

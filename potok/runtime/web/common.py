@@ -15,6 +15,7 @@ from potok.runtime.streams import StreamRuntime, Streams
 from potok.runtime.values import Context
 
 STREAMS = "runtime.streams"
+MAX_ID = 2**31 - 1  # ids are 32-bit integers on both databases; larger ones name nothing
 
 
 def streams_of(ctx: Ctx) -> Streams:
@@ -39,11 +40,19 @@ def stream_place(ctx: Ctx) -> Place:
 
 
 def document_of(
-    ctx: Ctx, place: Place, action: str = "read", *, in_trash: bool = False
+    ctx: Ctx,
+    place: Place,
+    action: str = "read",
+    *,
+    in_trash: bool = False,
+    doc_id: int | None = None,
 ) -> documents.Document:
-    """The document in the URL, if the user may ``action`` it: 404 when they may not even
-    read it, 403 when they may read but not ``action``."""
-    doc_id = int(ctx.request.path_params["doc_id"])
+    """The document in the URL (or ``doc_id``), if the user may ``action`` it: 404 when they
+    may not even read it, 403 when they may read but not ``action``."""
+    if doc_id is None:
+        doc_id = int(ctx.request.path_params["doc_id"])
+    if not 0 < doc_id <= MAX_ID:
+        raise NotFound()
     if not permissions.can(ctx.db, ctx.me, place.runtime, "read", doc_id):
         raise NotFound()
     if action != "read" and not permissions.can(ctx.db, ctx.me, place.runtime, action, doc_id):

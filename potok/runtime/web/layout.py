@@ -1,6 +1,7 @@
 """A card laid out as its metadata says: tabs, sections, columns — for reading and for
 editing. Fields the layout does not place come last, so nothing a user may fill is lost;
-fields hidden for the user's role, or by a rule, are left out."""
+fields hidden for the user's role are left out. A field hidden by a rule is left out of the
+card and kept, hidden, in the form, so that the rules can show it as the user types."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from potok.metadata.dictionaries import items as dictionary_items
 from potok.metadata.model import Field, label
 from potok.platform.models import Department, User
 from potok.platform.web.context import Ctx
+from potok.runtime import values as values_module
 from potok.runtime.display import Lookups, show
 from potok.runtime.web.common import Place
 
@@ -46,19 +48,8 @@ def _placement(place: Place) -> list[dict[str, Any]]:
     return tabs
 
 
-def _visible(place: Place, item: Field, values: Mapping[str, Any], now: datetime) -> bool:
-    if item.key in place.access.hidden:
-        return False
-    condition = place.runtime.rules.get((item.key, "visible_when"))
-    if condition is None:
-        return True
-    try:
-        return bool(condition.evaluate(values, now=now))
-    except TypeError:
-        return True
-
-
-def _sections(place: Place, values: Mapping[str, Any], ctx: Ctx, cell: Any) -> list[Any]:
+def _sections(place: Place, ctx: Ctx, cell: Any, shown: Any) -> list[Any]:
+    """Tabs -> sections -> columns -> ``cell(field)`` for the fields ``shown(field)``."""
     language = ctx.t.language
     fields = {item.key: item for item in place.runtime.stream.fields}
     tabs = []
@@ -68,9 +59,7 @@ def _sections(place: Place, values: Mapping[str, Any], ctx: Ctx, cell: Any) -> l
             columns = []
             for column in section["columns"]:
                 cells = [
-                    cell(fields[key])
-                    for key in column
-                    if key in fields and _visible(place, fields[key], values, ctx.now)
+                    cell(fields[key]) for key in column if key in fields and shown(fields[key])
                 ]
                 if cells:
                     columns.append(cells)
@@ -90,15 +79,21 @@ def _sections(place: Place, values: Mapping[str, Any], ctx: Ctx, cell: Any) -> l
     return tabs
 
 
-def _table_view(item: Field, rows: list[dict[str, Any]], names: Lookups) -> dict[str, Any]:
-    columns = item.columns
+def table_totals(item: Field, rows: list[dict[str, Any]], names: Lookups) -> dict[str, str]:
+    """The column totals a table field's metadata asks for, as text."""
     totals = {}
     for key in item.spec.get("totals", []):
-        column = next(c for c in columns if c.key == key)
+        column = next(c for c in item.columns if c.key == key)
         numbers: list[Decimal] = [
             Decimal(row[key]) for row in rows if isinstance(row.get(key), int | Decimal)
         ]
         totals[key] = show(column, sum(numbers, Decimal(0)), names) if numbers else ""
+    return totals
+
+
+def _table_view(item: Field, rows: list[dict[str, Any]], names: Lookups) -> dict[str, Any]:
+    columns = item.columns
+    totals = table_totals(item, rows, names)
     return {
         "headers": [column.label(names.t.language) for column in columns],
         "rows": [[show(column, row.get(column.key), names) for column in columns] for row in rows],
@@ -124,7 +119,8 @@ def card_sections(place: Place, values: Mapping[str, Any], names: Lookups, ctx: 
                 entry["link"] = (str(item.spec["stream"]), value)
         return entry
 
-    return _sections(place, values, ctx, cell)
+    states = values_module.states(place.runtime, values, place.access, ctx.now)
+    return _sections(place, ctx, cell, lambda item: states[item.key].visible)
 
 
 def input_value(item: Field, value: Any, ctx: Ctx) -> Any:
@@ -144,14 +140,31 @@ def input_value(item: Field, value: Any, ctx: Ctx) -> Any:
     return str(value)
 
 
-def form_sections(place: Place, values: Mapping[str, Any], names: Lookups, ctx: Ctx) -> list[Any]:
+def form_sections(
+    place: Place,
+    values: Mapping[str, Any],
+    names: Lookups,
+    ctx: Ctx,
+    *,
+    typed: Mapping[str, Any] | None = None,
+    errors: Mapping[str, Any] | None = None,
+) -> list[Any]:
+    """The form of a card. A field the server refused shows what the user ``typed`` (the raw
+    submission), not the stored value: bad input is corrected, never lost."""
     language = ctx.t.language
-    locked = place.access.readonly
+    states = values_module.states(place.runtime, values, place.access, ctx.now)
+    typed, errors = typed or {}, errors or {}
+
+    def refused(key: str) -> bool:
+        return key in typed and any(path == key or path.startswith(key + "[") for path in errors)
 
     def cell(item: Field) -> dict[str, Any]:
         value = values.get(item.key)
+        state = states[item.key]
+        # Read-only for everyone (or the role) shows as text; read-only by a rule stays an
+        # input that the rules can unlock as the user types (the server ignores it anyway).
         readonly = (
-            item.key in locked
+            item.key in place.access.readonly
             or item.flag("readonly")
             or item.type in ("computed", "registration_number", "files")
         )
@@ -161,12 +174,17 @@ def form_sections(place: Place, values: Mapping[str, Any], names: Lookups, ctx: 
             "label": item.label(language),
             "type": item.type,
             "widget": item.field_type.widget,
-            "required": item.flag("required"),
+            "required": state.required,
             "readonly": readonly,
+            "locked": state.readonly and not readonly,
+            "visible": state.visible,
             "hint": hint.get(language) or "",
             "value": input_value(item, value, ctx),
             "text": show(item, value, names) if item.type != "table" else "",
         }
+        if refused(item.key) and item.type not in ("table", "link"):
+            raw = typed[item.key]
+            entry["value"] = [str(v) for v in raw] if isinstance(raw, list) else str(raw or "")
         if item.type == "link" and value:
             entry["link_label"] = names.name("stream", str(item.spec["stream"]), int(value))
         if item.type == "link":
@@ -184,6 +202,11 @@ def form_sections(place: Place, values: Mapping[str, Any], names: Lookups, ctx: 
                 }
                 for column in item.columns
             ]
+            totals = table_totals(item, value or [], names)
+            entry["totals"] = (
+                [totals.get(column.key, "") for column in item.columns] if totals else None
+            )
+            entry["total_keys"] = list(totals)
             entry["rows"] = [
                 {
                     "id": row.get("id", ""),
@@ -194,9 +217,20 @@ def form_sections(place: Place, values: Mapping[str, Any], names: Lookups, ctx: 
                 }
                 for row in (value or [])
             ]
+            if refused(item.key) and isinstance(typed[item.key], list):
+                entry["rows"] = [
+                    {
+                        "id": str(row.get("id", "")),
+                        "cells": {
+                            column.key: str(row.get(column.key) or "") for column in item.columns
+                        },
+                    }
+                    for row in typed[item.key]
+                    if isinstance(row, Mapping)
+                ]
         return entry
 
-    return _sections(place, values, ctx, cell)
+    return _sections(place, ctx, cell, lambda item: item.key not in place.access.hidden)
 
 
 def choices_for(ctx: Ctx, place: Place, values: Mapping[str, Any]) -> dict[str, list[Any]]:

@@ -12,7 +12,15 @@ from potok.platform.nav import NavItem
 from potok.platform.services import PackageParts, Services
 from potok.runtime import permissions
 from potok.runtime.streams import Streams
-from potok.runtime.web import views
+from potok.runtime.web import (
+    comments_views,
+    files_views,
+    links_views,
+    list_views,
+    search_views,
+    trash_views,
+    views,
+)
 from potok.runtime.web.common import STREAMS
 
 GET_POST = ["GET", "POST"]
@@ -23,16 +31,23 @@ routes: list[BaseRoute] = [
         "/s",
         name="runtime",
         routes=[
-            Route("/{stream}/", views.stream_list, name="list"),
+            Route("/{stream}/", list_views.stream_list, name="list"),
             Route("/{stream}/new", views.register, methods=GET_POST, name="new"),
-            Route("/{stream}/pick", views.pick, name="pick"),
+            Route("/{stream}/pick", list_views.pick, name="pick"),
+            Route("/{stream}/rules", views.rules, methods=POST, name="rules"),
             Route("/{stream}/{doc_id:int}", views.card, name="card"),
             Route("/{stream}/{doc_id:int}/edit", views.edit, methods=GET_POST, name="edit"),
             Route("/{stream}/{doc_id:int}/history", views.history, name="history"),
             Route("/{stream}/{doc_id:int}/delete", views.trash, methods=POST, name="delete"),
             Route("/{stream}/{doc_id:int}/restore", views.restore, methods=POST, name="restore"),
+            *list_views.routes,
+            *links_views.routes,
+            *files_views.routes,
+            *comments_views.routes,
+            *trash_views.routes,
         ],
-    )
+    ),
+    *search_views.routes,
 ]
 
 

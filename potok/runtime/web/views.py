@@ -5,16 +5,18 @@ views (the list's table, the link picker's choices)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
-from potok.errors import N_, PermissionDenied
+from potok.errors import N_, NotFound, PermissionDenied
 from potok.metadata.model import Field
 from potok.platform.web.context import Ctx, endpoint
-from potok.runtime import documents, listing, permissions, values
-from potok.runtime.display import Lookups, show, titles
+from potok.runtime import documents, permissions, values
+from potok.runtime.display import Lookups, show
 from potok.runtime.forms import raw_values
+from potok.runtime.web import comments_views, files_views, links_views
 from potok.runtime.web.common import (
     Place,
     document_of,
@@ -23,9 +25,14 @@ from potok.runtime.web.common import (
     link_checker,
     lookups,
     stream_place,
-    streams_of,
 )
-from potok.runtime.web.layout import card_sections, choices_for, form_sections, local_to_utc
+from potok.runtime.web.layout import (
+    card_sections,
+    choices_for,
+    form_sections,
+    local_to_utc,
+    table_totals,
+)
 
 
 def _raw(ctx: Ctx, place: Place) -> dict[str, Any]:
@@ -37,78 +44,14 @@ def _raw(ctx: Ctx, place: Place) -> dict[str, Any]:
     return raw
 
 
-def _list_columns(place: Place) -> list[Field]:
-    runtime, access = place.runtime, place.access
-    wanted = runtime.stream.document.get("list", {}).get("columns") or [
-        item.key for item in runtime.stream.fields if item.flag("in_list")
-    ]
-    fields = []
-    for key in wanted:
-        if key in access.hidden:
-            continue
-        if key in runtime.compiled.columns:
-            fields.append(runtime.stream.field(key))
-    return fields
-
-
-@endpoint()
-def stream_list(ctx: Ctx) -> Response:
-    place = stream_place(ctx)
-    runtime = place.runtime
-    params = ctx.request.query_params
-    columns = _list_columns(place)
-    sort = listing.default_sort(runtime)
-    if params.get("sort") in listing.sortable(runtime):
-        sort = listing.Sort(params["sort"], params.get("dir") == "desc")
-    search = params.get("q", "")[:200]
-    result = listing.page(
-        ctx.db,
-        ctx.me,
-        runtime,
-        [item.key for item in columns],
-        sort=sort,
-        search=search,
-        after=params.get("after", "")[:500],
-        now=ctx.now,
-    )
-    names = lookups(ctx)
-    for row in result.rows:
-        for item in columns:
-            names.want(item, row[runtime.compiled.columns[item.key].name])
-    names.prefetch()
-    rows = [
-        {
-            "id": row["id"],
-            "reg_number": row["reg_number"],
-            "created_at": row["created_at"],
-            "cells": [
-                show(item, row[runtime.compiled.columns[item.key].name], names) for item in columns
-            ],
-        }
-        for row in result.rows
-    ]
-    return ctx.render(
-        "runtime/list.html",
-        {
-            "runtime": runtime,
-            "access": place.access,
-            "columns": columns,
-            "headers": [(item.key, item.label(ctx.t.language)) for item in columns],
-            "rows": rows,
-            "page": result,
-            "sort": sort,
-            "sortable": listing.sortable(runtime),
-            "search": search,
-            "appending": bool(params.get("after")),
-        },
-        fragment="runtime/_list_rows.html" if params.get("after") else "runtime/_list.html",
-    )
-
-
 @endpoint()
 def card(ctx: Ctx) -> Response:
     place = stream_place(ctx)
-    document = document_of(ctx, place)
+    # A document in the trash is shown (to be restored) only to those who may delete it.
+    document = document_of(ctx, place, in_trash=True)
+    may_delete = permissions.can(ctx.db, ctx.me, place.runtime, "delete", document.id)
+    if document.deleted and not may_delete:
+        raise NotFound()
     names = lookups(ctx)
     names.want_document(place.runtime, document.values)
     names.prefetch()
@@ -122,9 +65,24 @@ def card(ctx: Ctx) -> Response:
             "title": title or place.runtime.stream.label(ctx.t.language),
             "sections": card_sections(place, document.values, names, ctx),
             "may_edit": permissions.can(ctx.db, ctx.me, place.runtime, "edit", document.id),
-            "may_delete": permissions.can(ctx.db, ctx.me, place.runtime, "delete", document.id),
+            "may_delete": may_delete,
+            "panels": [] if document.deleted else card_panels(ctx, place, document),
         },
     )
+
+
+CARD_PANELS = (links_views.card_panel, files_views.card_panel, comments_views.card_panel)
+
+
+def card_panels(ctx: Ctx, place: Place, document: documents.Document) -> list[dict[str, Any]]:
+    """What the card shows below its fields: links, attachments, comments — each panel
+    checks the user's rights itself and is left out when there is nothing to show."""
+    panels = []
+    for provider in CARD_PANELS:
+        panel = provider(ctx, place, document)
+        if panel is not None:
+            panels.append(panel)
+    return panels
 
 
 def _form(
@@ -136,6 +94,7 @@ def _form(
     errors: dict[str, str] | None = None,
     status: int = 200,
     conflict: dict[str, Any] | None = None,
+    typed: dict[str, Any] | None = None,
 ) -> Response:
     names: Lookups = lookups(ctx)
     names.want_document(place.runtime, form_values)
@@ -145,13 +104,71 @@ def _form(
         {
             "runtime": place.runtime,
             "document": document,
-            "sections": form_sections(place, form_values, names, ctx),
+            "sections": form_sections(place, form_values, names, ctx, typed=typed, errors=errors),
             "choices": choices_for(ctx, place, form_values),
             "errors": errors or {},
             "conflict": conflict,
         },
         status=status,
     )
+
+
+def _prefilled(ctx: Ctx, place: Place, context: values.Context) -> dict[str, Any]:
+    """A new card's first values: the defaults, then the fields copied from the document it
+    is ``based_on`` (those marked "copy on base"), then fields named in the query string (a
+    Contract opened from a Client card has the client filled in). Values the user could not
+    pick themselves (a document they may not read, a locked field) are dropped silently."""
+    runtime, params = place.runtime, ctx.request.query_params
+    raw: dict[str, Any] = {}
+    source = params.get("based_on", "")
+    if source.isdigit() and len(source) < 11:
+        try:
+            base = document_of(ctx, place, doc_id=int(source))
+        except (NotFound, PermissionDenied):
+            base = None
+        if base is not None:
+            for item in runtime.stream.fields:
+                if item.flag("copy_on_base") and item.key in base.values:
+                    raw[item.key] = _as_raw(item, base.values[item.key])
+    for item in runtime.stream.fields:
+        if item.key in params and item.storage == "column" and item.type != "table":
+            raw[item.key] = params[item.key][:1000]
+    submission = values.read(runtime, raw, existing=None, access=place.access, context=context)
+    readable = link_checker(ctx)
+    prefilled = dict(values.defaults(runtime, context))
+    for item in runtime.stream.fields:
+        key = item.key
+        if key not in raw or key in submission.errors or key not in submission.values:
+            continue
+        value = submission.values[key]
+        linked = item.type == "link" and value is not None
+        if linked and not readable(str(item.spec["stream"]), int(value)):
+            continue
+        prefilled[key] = value
+    values.compute(runtime, prefilled, context)
+    return prefilled
+
+
+def _as_raw(item: Field, value: Any) -> Any:
+    """A stored value as a form would send it (table rows lose their ids: they are new)."""
+    if item.type == "table":
+        return [
+            {key: _as_raw_scalar(cell) for key, cell in row.items() if key != "id"}
+            for row in value or []
+        ]
+    if isinstance(value, list):
+        return [_as_raw_scalar(v) for v in value]
+    return _as_raw_scalar(value)
+
+
+def _as_raw_scalar(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
 
 
 @endpoint()
@@ -161,9 +178,10 @@ def register(ctx: Ctx) -> Response:
         raise PermissionDenied()
     context = fill_context(ctx)
     if ctx.request.method == "GET":
-        return _form(ctx, place, values.defaults(place.runtime, context), document=None)
+        return _form(ctx, place, _prefilled(ctx, place, context), document=None)
+    raw = _raw(ctx, place)
     submission = values.read(
-        place.runtime, _raw(ctx, place), existing=None, access=place.access, context=context
+        place.runtime, raw, existing=None, access=place.access, context=context
     )
     if not submission.ok:
         return _form(
@@ -173,6 +191,7 @@ def register(ctx: Ctx) -> Response:
             document=None,
             errors=field_errors(ctx, submission.errors),
             status=400,
+            typed=raw,
         )
     try:
         document = documents.create(
@@ -197,14 +216,85 @@ def register(ctx: Ctx) -> Response:
 
 
 @endpoint()
+def rules(ctx: Ctx) -> Response:
+    """The card's rules for the values typed so far, for the form to mirror while the user
+    types: each field's visible / required / read-only state, computed fields, formula
+    columns and totals of table fields. Nothing is saved."""
+    place = stream_place(ctx)
+    doc = ctx.request.query_params.get("doc", "")
+    existing = None
+    if doc:
+        if not doc.isdigit():
+            raise NotFound()
+        existing = document_of(ctx, place, "edit", doc_id=int(doc)).values
+    elif not place.access.create:
+        raise PermissionDenied()
+    context = fill_context(ctx)
+    raw = _raw(ctx, place)
+    submission = values.read(
+        place.runtime, raw, existing=existing, access=place.access, context=context
+    )
+    names = lookups(ctx)
+    runtime = place.runtime
+    computed = [item for item in runtime.stream.fields if item.type == "computed"]
+    tables = [
+        item
+        for item in runtime.stream.fields
+        if item.type == "table" and item.key in raw and item.key not in place.access.hidden
+    ]
+    previews = {
+        item.key: values.preview_rows(runtime, item, raw[item.key], context) for item in tables
+    }
+    for item in computed:
+        names.want(item, submission.values.get(item.key))
+    for item in tables:
+        names.want(item, previews[item.key])
+    names.prefetch()
+    states = values.states(runtime, submission.values, place.access, ctx.now)
+    return JSONResponse(
+        {
+            "fields": {
+                key: {
+                    "visible": state.visible,
+                    "required": state.required,
+                    "locked": state.readonly,
+                }
+                for key, state in states.items()
+                if key not in place.access.hidden
+            },
+            "computed": {
+                item.key: show(item, submission.values.get(item.key), names) or "—"
+                for item in computed
+                if item.key not in place.access.hidden
+            },
+            "tables": {
+                item.key: {
+                    "rows": [
+                        {
+                            column.key: show(column, row.get(column.key), names)
+                            for column in item.columns
+                            if (item.key, column.key) in runtime.column_formulas
+                        }
+                        for row in previews[item.key]
+                    ],
+                    "totals": table_totals(item, previews[item.key], names),
+                }
+                for item in tables
+            },
+        }
+    )
+
+
+@endpoint()
 def edit(ctx: Ctx) -> Response:
     place = stream_place(ctx)
     document = document_of(ctx, place, "edit")
     if ctx.request.method == "GET":
         return _form(ctx, place, document.values, document=document)
+    raw = _raw(ctx, place)
     submission = values.read(
         place.runtime,
-        _raw(ctx, place),
+        raw,
         existing=document.values,
         access=place.access,
         context=fill_context(ctx),
@@ -220,6 +310,7 @@ def edit(ctx: Ctx) -> Response:
             document=document,
             errors=field_errors(ctx, submission.errors),
             status=400,
+            typed=raw,
         )
     try:
         saved = documents.change(
@@ -334,35 +425,3 @@ def restore(ctx: Ctx) -> Response:
     restored = documents.restore(ctx.db, place.runtime, document.id, actor=ctx.actor, now=ctx.now)
     ctx.flash(N_("Document %(number)s is restored."), {"number": restored.reg_number})
     return ctx.redirect(ctx.url("runtime:card", stream=place.runtime.key, doc_id=restored.id))
-
-
-@endpoint()
-def pick(ctx: Ctx) -> Response:
-    """Search-as-you-type for a link field: documents of the stream the user may read."""
-    place = stream_place(ctx)
-    search = ctx.request.query_params.get("q", "")[:100]
-    field_name = ctx.request.query_params.get("field", "")[:80]
-    found = listing.page(
-        ctx.db,
-        ctx.me,
-        place.runtime,
-        [],
-        sort=listing.Sort("created_at", True),
-        search=search,
-        now=ctx.now,
-        size=20,
-    )
-    names = titles(ctx.db, place.runtime, [row["id"] for row in found.rows])
-    return ctx.render(
-        "runtime/_pick.html",
-        {
-            "choices": [(row["id"], names.get(row["id"], "")) for row in found.rows],
-            "field_name": field_name,
-            "search": search,
-        },
-    )
-
-
-def home_streams(ctx: Ctx) -> list[Any]:
-    runtimes = streams_of(ctx).all(ctx.db)
-    return permissions.streams_for(ctx.me, runtimes)

@@ -1,0 +1,180 @@
+"""Working with documents in a real browser, on streams built from metadata in the test:
+register, edit with the card's rules applied as one types, link, search, move to the trash
+and restore — in English and Russian, on a desktop and on a 375-px phone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import DESKTOP, PHONE, Console, LiveServer, screenshot
+from tests.browser.test_shell import log_in, switch_language
+from tests.builders import Publisher, dictionary, field, labels, stream
+
+RU = {"clients": "Клиенты", "deals": "Сделки"}
+
+
+def clients() -> dict:
+    return stream(
+        "clients",
+        field(
+            "name",
+            required=True,
+            searchable=True,
+            in_list=True,
+            sortable=True,
+            labels=labels("Name", "Наименование"),
+        ),
+        field("inn", "requisite", requisite="inn", in_list=True, labels=labels("INN", "ИНН")),
+        field(
+            "region",
+            "dictionary",
+            dictionary="regions",
+            in_list=True,
+            filterable=True,
+            labels=labels("Region", "Регион"),
+        ),
+        field("employees", "integer", min=0, labels=labels("Employees", "Сотрудников")),
+        field(
+            "notes",
+            "long_text",
+            visible_when={">": [{"var": "employees"}, 100]},
+            labels=labels("Notes for large clients", "Заметки о крупном клиенте"),
+        ),
+        numbering={"template": "CL-{counter:4}"},
+        labels=labels("Clients", RU["clients"]),
+    )
+
+
+def deals() -> dict:
+    return stream(
+        "deals",
+        field(
+            "subject",
+            required=True,
+            searchable=True,
+            in_list=True,
+            labels=labels("Subject", "Тема"),
+        ),
+        field("client", "link", stream="clients", in_list=True, labels=labels("Client", "Клиент")),
+        field(
+            "items",
+            "table",
+            labels=labels("Items", "Позиции"),
+            totals=["total"],
+            columns=[
+                field("product", required=True, labels=labels("Product", "Товар")),
+                field("quantity", "integer", labels=labels("Quantity", "Количество")),
+                field("price", "money", labels=labels("Price", "Цена")),
+                field(
+                    "total",
+                    "money",
+                    formula="quantity * price",
+                    readonly=True,
+                    labels=labels("Total", "Сумма"),
+                ),
+            ],
+        ),
+        numbering={"template": "D-{counter}"},
+        labels=labels("Deals", RU["deals"]),
+    )
+
+
+@pytest.fixture
+def sales(publisher: Publisher, create_user: Callable[..., int]) -> None:
+    create_user("boss", admin=True, full_name="Alexandra Konstantinopolskaya")
+    publisher.publish(dictionary("regions", "moscow", "kazan"), clients(), deals())
+
+
+def no_sideways_scroll(page: Page) -> None:
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} is {overflow}px wider than the window"
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_register_edit_link_search_trash_and_restore(
+    page: Page, live_server: LiveServer, sales: None, console: Console, size: str, language: str
+):
+    page.set_viewport_size(DESKTOP if size == "desktop" else PHONE)
+    shot = f"{size}-{language}"
+    page.goto(live_server("/login"))
+    switch_language(page, language)
+    log_in(page, live_server)
+    expect(page).to_have_url(live_server("/"))
+
+    # Register a client; the notes field appears only once the client is large.
+    page.goto(live_server("/s/clients/new"))
+    no_sideways_scroll(page)
+    notes = page.locator('[data-field="notes"]')
+    expect(notes).to_be_hidden()
+    page.fill("#f-name", "Ромашка Trading")
+    page.fill("#f-inn", "7707083893")
+    page.select_option("#f-region", label="Kazan")
+    page.fill("#f-employees", "150")
+    expect(notes).to_be_visible()
+    page.fill("#f-notes", "Key account")
+    screenshot(page, f"{shot}-document-new")
+    page.click("form.card-form button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Ромашка Trading")
+    expect(page.locator(".doc-number")).to_have_text("CL-0001")
+    expect(page.locator(".card-section")).to_contain_text("Key account")
+    no_sideways_scroll(page)
+    client_url = page.url
+
+    # Bad input is refused with the message by the field, and the input is kept.
+    page.locator(".page-head .actions a").first.click()
+    expect(page).to_have_url(client_url + "/edit")
+    page.fill("#f-inn", "1234567890")
+    page.fill("#f-name", "Ромашка Holding")
+    page.click("form.card-form button[type=submit]")
+    expect(page.locator('[data-field="inn"] .field-error')).to_be_visible()
+    expect(page.locator("#f-name")).to_have_value("Ромашка Holding")
+    screenshot(page, f"{shot}-document-errors")
+    page.fill("#f-inn", "7707083893")
+    page.click("form.card-form button[type=submit]")
+    expect(page.locator("h1")).to_contain_text("Ромашка Holding")
+
+    # A deal linked to the client, chosen by typing part of its name; totals as one types.
+    page.goto(live_server("/s/deals/new"))
+    page.fill("#f-subject", "Supply of chairs")
+    page.fill("#f-client", "Ромаш")
+    page.locator(".picker-choices [data-pick-value]").first.click()
+    expect(page.locator('input[name="client"]')).not_to_have_value("")
+    page.click("[data-add-row]")
+    page.fill('input[name="items.0.product"]', "Chair")
+    page.fill('input[name="items.0.quantity"]', "4")
+    page.fill('input[name="items.0.price"]', "250")
+    expect(page.locator('[data-cell="total"]').first).to_contain_text("1")
+    expect(page.locator('[data-total="total"]')).to_contain_text("000")
+    screenshot(page, f"{shot}-document-table")
+    page.click("form.card-form button[type=submit]")
+    expect(page.locator(".doc-number")).to_have_text("D-1")
+    page.locator(".card-section a", has_text="Ромашка Holding").click()
+    expect(page).to_have_url(client_url)
+
+    # Search the list as one types.
+    page.goto(live_server("/s/deals/"))
+    page.fill("#list-search", "chairs")
+    expect(page.locator("#document-list")).to_contain_text("D-1")
+    page.fill("#list-search", "tables")
+    expect(page.locator("#document-list")).not_to_contain_text("D-1")
+    screenshot(page, f"{shot}-document-list")
+    no_sideways_scroll(page)
+
+    # To the trash and back.
+    page.goto(client_url)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click(".danger-zone button[type=submit]")
+    expect(page).to_have_url(live_server("/s/clients/"))
+    expect(page.locator("#document-list")).not_to_contain_text("CL-0001")
+    page.goto(client_url)
+    expect(page.locator(".notice-warning")).to_be_visible()
+    page.click("form.restore-form button[type=submit]")
+    expect(page.locator(".notice-warning")).to_have_count(0)
+    expect(page.locator("h1")).to_contain_text("Ромашка Holding")
+    assert console.unexpected(400) == []
