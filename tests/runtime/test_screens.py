@@ -250,3 +250,10 @@ def test_an_unknown_stream_or_document_is_404(admin, configured):
     assert admin.get("/s/ghosts/").status_code == 404
     assert admin.get("/s/clients/424242").status_code == 404
     assert admin.get("/s/clients/abc").status_code == 404
+
+
+def test_control_characters_in_a_search_never_fail(admin, configured):
+    register(admin, {"name": "Romashka"})
+    for query in ("%00", "a%00b", "%01%02", "roma%00"):
+        assert admin.get(f"/s/clients/?q={query}").status_code == 200
+        assert admin.get(f"/s/clients/pick?q={query}&field=x").status_code == 200

@@ -33,6 +33,7 @@ from potok.runtime.web.common import (
     stream_place,
 )
 from potok.runtime.web.layout import choices_for
+from potok.runtime.web.search_views import clean_query
 
 LIST_PARAMS = ("q", "sort", "dir", "group")
 BULK_TYPES = ("dictionary", "user", "department", "choice", "date", "boolean")
@@ -255,7 +256,7 @@ def stream_list(ctx: Ctx) -> Response:
     preference = listing.preference(ctx.db, ctx.me, runtime.key)
     columns = _list_columns(place, preference.columns if preference else None)
     sort, explicit = _sort(ctx, place, preference.sort if preference else [])
-    search = params.get("q", "")[:200]
+    search = clean_query(params.get("q", ""))
     problems = _problems(ctx, place, found.problems)
     condition = found.condition()
     try:
@@ -597,7 +598,7 @@ def _label(ctx: Ctx, place: Place, path: str) -> str:
 def pick(ctx: Ctx) -> Response:
     """Search-as-you-type for a link field: documents of the stream the user may read."""
     place = stream_place(ctx)
-    search = ctx.request.query_params.get("q", "")[:100]
+    search = clean_query(ctx.request.query_params.get("q", ""))[:100]
     field_name = ctx.request.query_params.get("field", "")[:80]
     found = listing.page(
         ctx.db,
