@@ -132,9 +132,13 @@ def _number(item: Field, raw: str) -> Any:
 
 
 def _day(raw: str) -> date:
-    parsed = field_type("date").parse({}, raw)
+    """A day of a date filter; only the years a date field may hold (a day next to the ends of
+    the calendar would overflow when a range over a date-time adds one)."""
+    date_type = field_type("date")
+    parsed = date_type.parse({}, raw)
     if not isinstance(parsed, date):
         raise FieldValueError(N_("Enter a date like 2026-03-31 or 31.03.2026."))
+    date_type.check({}, parsed)
     return parsed
 
 
@@ -184,14 +188,18 @@ def _equal(kind: str, item: Field, values: list[str], zone: tzinfo) -> Any:
     if kind == "boolean":
         flags = []
         for value in values:
-            parsed = field_type("boolean").parse({}, value)
+            try:
+                parsed = field_type("boolean").parse({}, value)
+            except FieldValueError:
+                parsed = None
             if parsed is None:
                 return Problem(item.key, N_("Choose yes or no."))
             flags.append({"==": [var, parsed]})
         return _any(flags)
     try:
-        if kind == "datetime":
-            return _any([_any(_range(kind, var, item, value, value, zone)) for value in values])
+        if kind == "datetime":  # the whole day: from its midnight and before the next one
+            days = [{"and": _range(kind, var, item, value, value, zone)} for value in values]
+            return _any(days)
         return {"in": [var, [_literal(kind, item, value) for value in values]]}
     except FieldValueError as error:
         return Problem(item.key, error.message, error.params)
