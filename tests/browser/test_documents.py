@@ -1,10 +1,13 @@
 """Working with documents in a real browser, on streams built from metadata in the test:
-register, edit with the card's rules applied as one types, link, search, move to the trash
-and restore — in English and Russian, on a desktop and on a 375-px phone."""
+register, edit with the card's rules applied as one types, link, search (in the list and from
+the top bar), filter a list, attach, download and view a file, move to the trash and restore
+— in English and Russian, on a desktop and on a 375-px phone."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -178,3 +181,84 @@ def test_register_edit_link_search_trash_and_restore(
     expect(page.locator(".notice-warning")).to_have_count(0)
     expect(page.locator("h1")).to_contain_text("Ромашка Holding")
     assert console.unexpected(400) == []
+
+
+def register_client(page: Page, live_server: LiveServer, name: str, region: str) -> str:
+    page.goto(live_server("/s/clients/new"))
+    page.fill("#f-name", name)
+    page.select_option("#f-region", label=region)
+    page.click("form.card-form button[type=submit]")
+    expect(page.locator("h1")).to_contain_text(name)
+    return page.url
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_filter_a_list_attach_download_and_view_a_file(
+    page: Page, live_server: LiveServer, sales: None, console: Console, size: str, language: str
+):
+    page.set_viewport_size(DESKTOP if size == "desktop" else PHONE)
+    shot = f"{size}-{language}"
+    page.goto(live_server("/login"))
+    switch_language(page, language)
+    log_in(page, live_server)
+    expect(page).to_have_url(live_server("/"))
+
+    # The top bar's search box is on every page and leads to the global search.
+    search = page.locator(".topbar-search input[type=search]")
+    expect(search).to_be_visible()
+    register_client(page, live_server, "Alpha Trading", "Moscow")
+    card_url = register_client(page, live_server, "Beta Holding", "Kazan")
+    page.locator(".topbar-search input[type=search]").fill("Beta")
+    page.locator(".topbar-search input[type=search]").press("Enter")
+    expect(page).to_have_url(re.compile(r"/search\?q=Beta$"))
+    expect(page.locator("main")).to_contain_text("Beta Holding")
+    expect(page.locator("main")).not_to_contain_text("Alpha Trading")
+    no_sideways_scroll(page)
+
+    # The list narrows to the region chosen in its filters, and the address keeps the filter.
+    page.goto(live_server("/s/clients/"))
+    rows = page.locator("#document-list")
+    expect(rows).to_contain_text("Alpha Trading")
+    expect(rows).to_contain_text("Beta Holding")
+    page.click("details.list-filter-panel > summary")
+    page.select_option("#filter-region", label="Kazan")
+    expect(rows).not_to_contain_text("Alpha Trading")
+    expect(rows).to_contain_text("Beta Holding")
+    expect(page).to_have_url(re.compile(r"f\.region=\d+"))
+    screenshot(page, f"{shot}-list-filtered")
+    no_sideways_scroll(page)
+    page.reload()  # the filtered address alone gives the same list
+    expect(rows).not_to_contain_text("Alpha Trading")
+    expect(rows).to_contain_text("Beta Holding")
+
+    # A file attached on the card is listed, downloads as it was and opens for viewing.
+    page.goto(card_url)
+    content = "Договор № 7, итог 100 ₽\n".encode()
+    page.locator(".file-upload input[type=file]").set_input_files(
+        {"name": "contract.txt", "mimeType": "text/plain", "buffer": content}
+    )
+    page.click(".file-upload button[type=submit]")
+    listed = page.locator(".file-list .file")
+    expect(listed).to_have_count(1)
+    expect(listed).to_contain_text("contract.txt")
+    screenshot(page, f"{shot}-card-file")
+    no_sideways_scroll(page)
+    with page.expect_download() as download_info:
+        listed.locator("a[download]").click()
+    download = download_info.value
+    assert download.suggested_filename == "contract.txt"
+    assert Path(download.path()).read_bytes() == content
+    with page.context.expect_page() as preview_info:
+        listed.locator("a[target=_blank]").click()
+    preview = preview_info.value
+    preview.wait_for_load_state()
+    expect(preview.locator("body")).to_contain_text("Договор № 7, итог 100 ₽")
+    preview.close()
+
+    # The history tells what happened, in the page's language.
+    page.goto(card_url + "/history")
+    attached = {"en": "File attached", "ru": "Прикреплён файл"}[language]
+    expect(page.locator(".history-entry").first).to_contain_text(attached)
+    expect(page.locator(".history-entry").first).to_contain_text("contract.txt")
+    assert console.unexpected() == []
