@@ -2,7 +2,7 @@
 
 from sqlalchemy import inspect
 
-from bench import metadata
+from bench import metadata, runtime
 from potok.metadata import requisites
 
 
@@ -26,3 +26,14 @@ def test_publish_field_scenario_runs(db):
 
 def test_generated_inns_are_valid():
     assert all(requisites.check_inn(metadata.valid_inn(n)) is None for n in range(1, 500))
+
+
+def test_runtime_scenarios_run(settings, db):
+    chosen = {"card", "list", "list_filter", "search"}
+    results = runtime.run(settings, db, 120, chosen, runs=3)
+    data = {result.as_dict()["scenario"]: result.as_dict() for result in results}
+    assert set(data) == chosen
+    for scenario in data.values():
+        assert scenario["documents"] == 120
+        assert scenario["potok"]["runs"] == 3 and scenario["floor"]["runs"] == 3
+        assert scenario["potok"]["median_s"] > 0 and scenario["floor"]["median_s"] > 0

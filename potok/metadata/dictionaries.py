@@ -7,7 +7,7 @@ In a configuration folder, items travel with their dictionary, identified by cod
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,29 @@ def items(session: Session, dictionary: str, *, active_only: bool = False) -> li
     statement = select(DictionaryItem).where(DictionaryItem.dictionary == dictionary)
     if active_only:
         statement = statement.where(DictionaryItem.active.is_(True))
-    rows = list(session.scalars(statement.order_by(DictionaryItem.position, DictionaryItem.id)))
+    return _tree_order(
+        session.scalars(statement.order_by(DictionaryItem.position, DictionaryItem.id))
+    )
+
+
+def items_of(session: Session, dictionaries: Iterable[str]) -> dict[str, list[DictionaryItem]]:
+    """The items of several dictionaries, each in order, read in one query."""
+    keys = sorted(set(dictionaries))
+    if not keys:
+        return {}
+    grouped: dict[str, list[DictionaryItem]] = {key: [] for key in keys}
+    statement = (
+        select(DictionaryItem)
+        .where(DictionaryItem.dictionary.in_(keys))
+        .order_by(DictionaryItem.position, DictionaryItem.id)
+    )
+    for row in session.scalars(statement):
+        grouped[row.dictionary].append(row)
+    return {key: _tree_order(rows) for key, rows in grouped.items()}
+
+
+def _tree_order(rows: Iterable[DictionaryItem]) -> list[DictionaryItem]:
+    """Items sorted by position with each parent before its children."""
     children: dict[int | None, list[DictionaryItem]] = {}
     for row in rows:
         children.setdefault(row.parent_id, []).append(row)

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Result, delete, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from potok.errors import N_, TooManyRequests, ValidationFailed
 from potok.platform import audit, passwords
 from potok.platform.audit import Actor
 from potok.platform.capabilities import CapabilityRegistry
-from potok.platform.models import LoginAttempt, User, UserSession
+from potok.platform.models import LoginAttempt, Role, User, UserSession, user_roles
 
 SESSION_COOKIE = "potok_session"
 THROTTLE_WINDOW = timedelta(minutes=10)
@@ -70,10 +71,12 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def capabilities_of(user: User, registry: CapabilityRegistry) -> frozenset[str]:
-    if any(role.all_capabilities for role in user.roles):
+def capabilities_of(roles: Iterable[Any], registry: CapabilityRegistry) -> frozenset[str]:
+    """What roles (anything with ``capabilities`` and ``all_capabilities``) allow together."""
+    roles = list(roles)
+    if any(role.all_capabilities for role in roles):
         return frozenset(registry.keys())
-    granted = {key for role in user.roles for key in role.capabilities}
+    granted = {key for role in roles for key in role.capabilities}
     return frozenset(key for key in granted if key in registry)
 
 
@@ -110,34 +113,52 @@ def find_session(
 ) -> SessionLookup:
     """Who a session cookie belongs to. ``expired`` tells a timed-out or revoked session from
     a cookie that never matched; ``touch`` says ``last_seen_at`` is due for an update."""
+    # Plain columns, not ORM objects: this runs before every request.
     row = session.execute(
-        select(UserSession)
+        select(
+            UserSession.id,
+            UserSession.created_at,
+            UserSession.last_seen_at,
+            UserSession.revoked_at,
+            User.id,
+            User.username,
+            User.full_name,
+            User.email,
+            User.language,
+            User.department_id,
+            User.is_active,
+        )
+        .join(User, User.id == UserSession.user_id)
         .where(UserSession.id == token_digest(token))
-        .options(selectinload(UserSession.user).selectinload(User.roles))
-    ).scalar_one_or_none()
+    ).first()
     if row is None:
         return SessionLookup(None)
-    user = row.user
+    session_id, created_at, last_seen_at, revoked_at, user_id = row[:5]
     if (
-        row.revoked_at is not None
-        or not user.is_active
-        or now - row.last_seen_at > timeouts.idle
-        or now - row.created_at > timeouts.absolute
+        revoked_at is not None
+        or not row.is_active
+        or now - last_seen_at > timeouts.idle
+        or now - created_at > timeouts.absolute
     ):
         return SessionLookup(None, expired=True)
+    roles = session.execute(
+        select(Role.key, Role.capabilities, Role.all_capabilities)
+        .join(user_roles, user_roles.c.role_id == Role.id)
+        .where(user_roles.c.user_id == user_id)
+    ).all()
     current = CurrentUser(
-        id=user.id,
-        username=user.username,
-        full_name=user.full_name,
-        email=user.email,
-        language=user.language,
-        department_id=user.department_id,
-        capabilities=capabilities_of(user, registry),
-        session_id=row.id,
-        roles=frozenset(role.key for role in user.roles),
-        superuser=any(role.all_capabilities for role in user.roles),
+        id=user_id,
+        username=row.username,
+        full_name=row.full_name,
+        email=row.email,
+        language=row.language,
+        department_id=row.department_id,
+        capabilities=capabilities_of(roles, registry),
+        session_id=session_id,
+        roles=frozenset(role.key for role in roles),
+        superuser=any(role.all_capabilities for role in roles),
     )
-    return SessionLookup(current, touch=now - row.last_seen_at > LAST_SEEN_RESOLUTION)
+    return SessionLookup(current, touch=now - last_seen_at > LAST_SEEN_RESOLUTION)
 
 
 def touch_session(session: Session, session_id: str, now: datetime) -> None:

@@ -34,11 +34,12 @@ class NavItem:
         return str(translator.gettext(self.label)) if self.translate else self.label
 
 
-# A provider gets the user and the app's services (e.g. to see which streams exist).
-NavProvider = Callable[[CurrentUser, Any], list[NavItem]]
+# A provider gets the user, the app's services (e.g. to see which streams exist) and the
+# request's database session when there is one (``None``: open your own).
+NavProvider = Callable[[CurrentUser, Any, Any], list[NavItem]]
 
 
-def platform_nav(user: CurrentUser, _services: Any) -> list[NavItem]:
+def platform_nav(user: CurrentUser, _services: Any, _session: Any = None) -> list[NavItem]:
     items = [NavItem(N_("Home"), "home", order=0)]
     if any(user.can(capability) for capability in (USERS, AUDIT, SYSTEM)):
         items.append(

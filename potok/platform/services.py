@@ -55,8 +55,9 @@ class Services:
             absolute=timedelta(hours=self.settings.session_max_hours),
         )
 
-    def nav_for(self, user: CurrentUser) -> list[NavItem]:
-        items = [item for provider in self.nav_providers for item in provider(user, self)]
+    def nav_for(self, user: CurrentUser, session: Any = None) -> list[NavItem]:
+        """The navigation for ``user``; ``session`` is the request's, when it has one."""
+        items = [item for provider in self.nav_providers for item in provider(user, self, session)]
         return sorted(items, key=lambda item: item.order)
 
 

@@ -9,7 +9,7 @@ and ``static("path")`` — never from string formatting.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,46 @@ def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
 
 @pass_context
 def _url(context: Context, name: str, **params: Any) -> str:
-    return str(context["request"].app.url_path_for(name, **params))
+    return url_path(context["request"].app, name, params)
+
+
+def url_path(app: Any, name: str, params: Mapping[str, Any]) -> str:
+    """The path of the route ``name`` with ``params``.
+
+    Starlette finds a name by walking every route, and a list page builds a link per row. So
+    a path is built once per route and set of non-numeric parameters, with a marker in place
+    of each whole-number parameter (a document id), and the numbers are put in afterwards.
+    """
+    fixed: dict[str, Any] = {}
+    numbers: list[tuple[str, str]] = []
+    for key, value in params.items():
+        if type(value) is int and value >= 0:
+            marker = _MARKER + len(numbers)
+            numbers.append((str(marker), str(value)))
+            fixed[key] = marker
+        else:
+            fixed[key] = value
+    cache_key = (name, tuple(sorted(fixed.items())))
+    paths: dict[Any, str] | None = getattr(app.state, "url_paths", None)
+    if paths is None:
+        paths = app.state.url_paths = {}
+    try:
+        path = paths.get(cache_key)
+    except TypeError:  # a parameter that cannot be a cache key
+        return str(app.url_path_for(name, **params))
+    if path is None:
+        path = str(app.url_path_for(name, **fixed))
+        if len(paths) >= _KEPT_PATHS:
+            paths.clear()
+        paths[cache_key] = path
+    for marker, value in numbers:
+        path = path.replace(marker, value)
+    return path
+
+
+_KEPT_PATHS = 10_000
+# A number no real path contains: 19 digits, more than any document id.
+_MARKER = 7_919_302_613_577_491_000
 
 
 @pass_context

@@ -41,8 +41,9 @@ from potok.metadata.tables import Attachment
 from potok.platform.audit import Actor
 from potok.platform.i18n import ByteSize
 from potok.platform.models import User
+from potok.runtime.documents import record_history
 from potok.runtime.streams import StreamRuntime
-from potok.runtime.tables import DocumentFile, HistoryEntry
+from potok.runtime.tables import DocumentFile
 from potok.settings import Settings
 
 CHUNK = 64 * 1024
@@ -397,30 +398,6 @@ def _lock_document(session: Session, runtime: StreamRuntime, doc_id: int) -> Non
         raise NotFound()
 
 
-def _record(
-    session: Session,
-    stream: str,
-    doc_id: int,
-    actor: Actor,
-    now: datetime,
-    action: str,
-    details: dict[str, Any],
-) -> None:
-    """A history entry ``{"file": {name, version, …}}``; actions ``file_add``,
-    ``file_version`` and ``file_remove``."""
-    session.add(
-        HistoryEntry(
-            stream=stream,
-            doc_id=doc_id,
-            at=now,
-            user_id=actor.user_id,
-            user_name=actor.username[:64],
-            action=action,
-            changes={"file": details},
-        )
-    )
-
-
 def attach(
     session: Session,
     store: FileStore,
@@ -487,15 +464,9 @@ def attach(
             session.flush()
             current[item.name.casefold()] = (entry.id, version)
             added.append(entry)
-            _record(
-                session,
-                runtime.key,
-                doc_id,
-                actor,
-                now,
-                "file_add" if version == 1 else "file_version",
-                {"name": item.name, "version": version, "size": item.size},
-            )
+            action = "file_add" if version == 1 else "file_version"
+            details = {"name": item.name, "version": version, "size": item.size}
+            record_history(session, runtime.key, doc_id, actor, now, action, {"file": details})
     except BaseException:
         for key in stored:
             store.discard(key)
@@ -525,5 +496,7 @@ def remove(
                 entry.current = False
                 removed += 1
     session.flush()
-    _record(session, runtime.key, doc_id, actor, now, "file_remove", {"name": name})
+    record_history(
+        session, runtime.key, doc_id, actor, now, "file_remove", {"file": {"name": name}}
+    )
     return name

@@ -53,31 +53,47 @@ class Lookups:
 
     def _load(self) -> None:
         wanted, self._wanted = self._wanted, {}
+        # One query per kind of thing: all dictionaries' items together, all users, ...
+        missing: dict[str, dict[str, list[int]]] = {}
         for (kind, target), ids in wanted.items():
-            missing = [i for i in ids if (kind, target, i) not in self._names]
-            if not missing:
-                continue
+            absent = [i for i in ids if (kind, target, i) not in self._names]
+            if absent:
+                missing.setdefault(kind, {})[target] = absent
+        for kind, targets in missing.items():
             if kind == "dictionary":
-                rows = self.session.execute(
-                    select(DictionaryItem.id, DictionaryItem.labels).where(
-                        DictionaryItem.id.in_(missing)
-                    )
-                )
-                found = {row[0]: label(row[1], self.t.language) for row in rows}
-            elif kind == "user":
-                rows = self.session.execute(
-                    select(User.id, User.full_name, User.username).where(User.id.in_(missing))
-                )
-                found = {row[0]: row[1] or row[2] for row in rows}
-            elif kind == "department":
-                rows = self.session.execute(
-                    select(Department.id, Department.name).where(Department.id.in_(missing))
-                )
-                found = {row[0]: row[1] for row in rows}
+                found = self._dictionary_items(targets)
+                for target, ids in targets.items():
+                    self._remember(kind, target, ids, found)
+            elif kind in ("user", "department"):
+                ids = sorted({i for absent in targets.values() for i in absent})
+                found = self._people(kind, ids)
+                for target, absent in targets.items():
+                    self._remember(kind, target, absent, found)
             else:
-                found = self._titles(target, missing)
-            for key in missing:
-                self._names[(kind, target, key)] = found.get(key, f"#{key}")
+                for target, ids in targets.items():
+                    self._remember(kind, target, ids, self._titles(target, ids))
+
+    def _remember(self, kind: str, target: str, ids: list[int], found: dict[int, str]) -> None:
+        for key in ids:
+            self._names[(kind, target, key)] = found.get(key, f"#{key}")
+
+    def _dictionary_items(self, targets: dict[str, list[int]]) -> dict[int, str]:
+        ids = sorted({i for absent in targets.values() for i in absent})
+        rows = self.session.execute(
+            select(DictionaryItem.id, DictionaryItem.labels).where(DictionaryItem.id.in_(ids))
+        )
+        return {row[0]: label(row[1], self.t.language) for row in rows}
+
+    def _people(self, kind: str, ids: list[int]) -> dict[int, str]:
+        if kind == "user":
+            rows = self.session.execute(
+                select(User.id, User.full_name, User.username).where(User.id.in_(ids))
+            )
+            return {row[0]: row[1] or row[2] for row in rows}
+        rows = self.session.execute(
+            select(Department.id, Department.name).where(Department.id.in_(ids))
+        )
+        return {row[0]: row[1] for row in rows}
 
     def _titles(self, stream: str, ids: list[int]) -> dict[int, str]:
         try:

@@ -324,18 +324,19 @@ def _write_rows(
     return {item.key: {"rows_added": added, "rows_changed": changed, "rows_removed": removed}}
 
 
-def _history(
+def record_history(
     session: Session,
-    runtime: StreamRuntime,
+    stream: str,
     doc_id: int,
     actor: Actor,
     now: datetime,
     action: str,
     changes: Mapping[str, Any],
 ) -> None:
+    """Add an entry to a document's history: who did ``action`` when, and ``changes``."""
     session.add(
         HistoryEntry(
-            stream=runtime.key,
+            stream=stream,
             doc_id=doc_id,
             at=now,
             user_id=actor.user_id,
@@ -388,9 +389,9 @@ def create(
     ).scalar_one()
     _write_parts(session, runtime, doc_id, values, {})
     _refresh_search(session, runtime, doc_id)
-    _history(
+    record_history(
         session,
-        runtime,
+        runtime.key,
         doc_id,
         actor,
         now,
@@ -436,7 +437,7 @@ def change(
     changes.update(_write_parts(session, runtime, doc_id, values, current.values))
     _refresh_search(session, runtime, doc_id)
     if changes:
-        _history(session, runtime, doc_id, actor, now, "update", changes)
+        record_history(session, runtime.key, doc_id, actor, now, "update", changes)
     return load(session, runtime, doc_id)
 
 
@@ -451,7 +452,7 @@ def move_to_trash(
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise NotFound()
-    _history(session, runtime, doc_id, actor, now, "delete", {})
+    record_history(session, runtime.key, doc_id, actor, now, "delete", {})
 
 
 def restore(
@@ -469,7 +470,7 @@ def restore(
         .where(table.c.id == doc_id)
         .values(deleted=False, deleted_at=None, version=table.c.version + 1)
     )
-    _history(session, runtime, doc_id, actor, now, "restore", {})
+    record_history(session, runtime.key, doc_id, actor, now, "restore", {})
     return load(session, runtime, doc_id)
 
 

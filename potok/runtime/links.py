@@ -26,8 +26,9 @@ from potok.platform.audit import Actor
 from potok.platform.auth import CurrentUser
 from potok.runtime import permissions
 from potok.runtime.display import titles
+from potok.runtime.documents import record_history
 from potok.runtime.streams import StreamRuntime
-from potok.runtime.tables import DocumentLink, HistoryEntry
+from potok.runtime.tables import DocumentLink
 
 REVERSE_SHOWN = 10
 MAX_LINKS_SHOWN = 200
@@ -100,9 +101,10 @@ def reverse_links(
     *,
     shown: int = REVERSE_SHOWN,
 ) -> list[ReverseGroup]:
-    """Who links to ``doc_id`` of ``target``: one COUNT per linking field, then the newest
-    ``shown`` documents of each non-empty group. Fields hidden from the user are skipped."""
-    groups = []
+    """Who links to ``doc_id`` of ``target``: the counts of every linking field in one query,
+    then the newest ``shown`` documents of each non-empty group. Fields hidden from the user
+    are skipped."""
+    wheres = []
     for runtime, item in linking_fields(runtimes, target.key):
         if item.key in permissions.access_for(user, runtime).hidden:
             continue
@@ -112,9 +114,19 @@ def reverse_links(
             table.c.deleted == false(),
             permissions.readable(session, user, runtime),
         )
-        count = session.scalar(select(func.count()).select_from(table).where(where)) or 0
+        wheres.append((runtime, item, where))
+    if not wheres:
+        return []
+    counts = [
+        select(func.count()).select_from(runtime.compiled.table).where(where).scalar_subquery()
+        for runtime, _, where in wheres
+    ]
+    found = session.execute(select(*counts)).one()
+    groups = []
+    for (runtime, item, where), count in zip(wheres, found, strict=True):
         if not count:
             continue
+        table = runtime.compiled.table
         ids = list(
             session.scalars(
                 select(table.c.id).where(where).order_by(table.c.id.desc()).limit(shown)
@@ -234,24 +246,22 @@ def _record(
     ends = ((link.from_stream, link.from_id), (link.to_stream, link.to_id))
     for index, (stream, doc_id) in enumerate(ends):
         other = ends[1 - index]
-        session.add(
-            HistoryEntry(
-                stream=stream,
-                doc_id=doc_id,
-                at=now,
-                user_id=actor.user_id,
-                user_name=actor.username[:64],
-                action=action,
-                changes={
-                    "link": {
-                        "kind": link.kind,
-                        "direction": "out" if index == 0 else "in",
-                        "stream": other[0],
-                        "id": other[1],
-                        "number": numbers.get(other),
-                    }
-                },
-            )
+        record_history(
+            session,
+            stream,
+            doc_id,
+            actor,
+            now,
+            action,
+            {
+                "link": {
+                    "kind": link.kind,
+                    "direction": "out" if index == 0 else "in",
+                    "stream": other[0],
+                    "id": other[1],
+                    "number": numbers.get(other),
+                }
+            },
         )
 
 

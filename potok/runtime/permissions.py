@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, event, false, or_, select, true
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from potok.platform.auth import CurrentUser
 from potok.platform.models import Department, User
@@ -154,15 +154,45 @@ def can(
     action: str,
     doc_id: int,
 ) -> bool:
-    """Whether ``user`` may ``action`` (read, edit, delete) the document ``doc_id``."""
+    """Whether ``user`` may ``action`` (read, edit, delete) the document ``doc_id``.
+
+    The three rights are read together in one query and kept in the session until it writes
+    anything, so a page that asks several times (the card, its panels) asks the database once.
+    """
+    rights: dict[tuple[int, str, int], dict[str, bool]] = session.info.setdefault(_RIGHTS, {})
+    key = (user.id, runtime.key, doc_id)
+    if key not in rights:
+        rights[key] = _rights(session, user, runtime, doc_id)
+    return rights[key].get(action, False)
+
+
+_RIGHTS = "potok.runtime.rights"
+ACTIONS = ("read", "edit", "delete")
+
+
+def _rights(
+    session: Session, user: CurrentUser, runtime: StreamRuntime, doc_id: int
+) -> dict[str, bool]:
     access = access_for(user, runtime)
     table = runtime.compiled.table
-    clause = (
-        readable(session, user, runtime)
-        if action == "read"
-        else scope_clause(session, user, runtime, getattr(access, action))
-    )
-    return session.scalar(select(table.c.id).where(table.c.id == doc_id, clause)) is not None
+    clauses = [
+        readable(session, user, runtime).label("read"),
+        scope_clause(session, user, runtime, access.edit).label("edit"),
+        scope_clause(session, user, runtime, access.delete).label("delete"),
+    ]
+    row = session.execute(select(*clauses).where(table.c.id == doc_id)).first()
+    return {action: bool(row is not None and row[index]) for index, action in enumerate(ACTIONS)}
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_rights_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info.pop(_RIGHTS, None)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_rights_on_flush(session: Session, _context: Any) -> None:
+    session.info.pop(_RIGHTS, None)
 
 
 def visible_fields(runtime: StreamRuntime, access: Access) -> list[str]:

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from potok.errors import N_, NotFound, ValidationFailed
 from potok.platform.audit import Actor
 from potok.platform.models import User
-from potok.runtime.tables import HistoryEntry, Share
+from potok.runtime.documents import record_history
+from potok.runtime.tables import Share
 
 MAX_USERS = 1000
 
@@ -51,22 +52,6 @@ def candidates(session: Session, exclude: set[int]) -> list[tuple[int, str]]:
     return [(row[0], row[1] or row[2]) for row in rows if row[0] not in exclude]
 
 
-def _history(
-    session: Session, stream: str, doc_id: int, actor: Actor, now: datetime, action: str, name: str
-) -> None:
-    session.add(
-        HistoryEntry(
-            stream=stream,
-            doc_id=doc_id,
-            at=now,
-            user_id=actor.user_id,
-            user_name=actor.username[:64],
-            action=action,
-            changes={"share": {"user": name}},
-        )
-    )
-
-
 def grant(
     session: Session, stream: str, doc_id: int, user_id: int, *, actor: Actor, now: datetime
 ) -> Share:
@@ -92,7 +77,9 @@ def grant(
             N_("The document is already shared with %(name)s."),
             params={"name": person.display_name},
         ) from None
-    _history(session, stream, doc_id, actor, now, "share", person.display_name)
+    record_history(
+        session, stream, doc_id, actor, now, "share", {"share": {"user": person.display_name}}
+    )
     return share
 
 
@@ -107,4 +94,6 @@ def revoke(
     )
     if done.rowcount != 1 or person is None:  # type: ignore[attr-defined]
         raise NotFound()
-    _history(session, stream, doc_id, actor, now, "unshare", person.display_name)
+    record_history(
+        session, stream, doc_id, actor, now, "unshare", {"share": {"user": person.display_name}}
+    )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from potok.errors import NotFound
@@ -83,6 +83,16 @@ def build(stream: Stream, compiled: CompiledStream, layout: Layout | None) -> St
     )
 
 
+_CHECKED = "potok.runtime.streams_checked"
+
+
+@event.listens_for(Session, "after_flush")
+def _published(session: Session, _context: Any) -> None:
+    """A session that publishes looks at the published streams again."""
+    if any(isinstance(item, MetaVersion) for item in session.new):
+        session.info.pop(_CHECKED, None)
+
+
 class Streams:
     """The runtime view of every published stream (one per app, shared by threads)."""
 
@@ -92,7 +102,12 @@ class Streams:
         self._streams: dict[str, StreamRuntime] = {}
 
     def refresh(self, session: Session) -> None:
+        """Recompile when something was published since the last look. A session looks once:
+        a request sees one version of its streams, and asks the database only once."""
+        if session.info.get(_CHECKED) is self:
+            return
         stamp = session.scalar(select(func.max(MetaVersion.id)))
+        session.info[_CHECKED] = self
         if stamp == self._stamp:
             return
         with self._lock:

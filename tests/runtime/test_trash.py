@@ -7,7 +7,6 @@ import re
 
 import pytest
 
-from tests.builders import Publisher, field, stream
 from tests.runtime.test_screens import card_id, register, role_user
 
 GRANTS = {
@@ -20,17 +19,8 @@ GRANTS = {
 
 
 @pytest.fixture
-def configured(publisher: Publisher):
-    publisher.publish(
-        stream(
-            "clients",
-            field("name", required=True, searchable=True, in_list=True),
-            field("manager", "user"),
-            numbering={"template": "CL-{counter:4}"},
-            owner_field="manager",
-            access=GRANTS,
-        )
-    )
+def configured(publish_clients):
+    publish_clients(GRANTS)
 
 
 def trash_rows(html: str) -> list[str]:

@@ -109,7 +109,7 @@ def user_edit(ctx: Ctx) -> Response:
         keep = ctx.me.session_id if user.id == ctx.me.id else None
         auth.end_user_sessions(ctx.db, user.id, now=ctx.now, reason="password reset", keep=keep)
     ctx.flash(N_("User %(name)s is saved."), {"name": user.username})
-    if user.id == ctx.me.id and USERS not in capabilities_of(user, ctx.services.capabilities):
+    if user.id == ctx.me.id and USERS not in capabilities_of(user.roles, ctx.services.capabilities):
         # You gave away your own right to manage users: the form is no longer yours to see.
         return ctx.redirect(ctx.url("home"))
     return ctx.redirect(ctx.url("admin:user", user_id=user.id))

@@ -30,6 +30,7 @@ from potok.platform.audit import Actor
 from potok.platform.auth import CurrentUser
 from potok.platform.csrf import SAFE_METHODS
 from potok.platform.i18n import Translator
+from potok.platform.templating import url_path
 from potok.platform.web.page import (
     FLASH_COOKIE,
     base_context,
@@ -88,7 +89,7 @@ class Ctx:
         return is_htmx(self.request)
 
     def url(self, name: str, **params: Any) -> str:
-        return str(self.request.app.url_path_for(name, **params))
+        return url_path(self.request.app, name, params)
 
     def require(self, capability: str) -> None:
         if not self.me.can(capability):
@@ -106,9 +107,9 @@ class Ctx:
         fragment: str | None = None,
     ) -> Response:
         """Render ``template`` in the layout, or just ``fragment`` for an htmx request."""
-        values = base_context(self.services, self.request)
-        values.update(context or {})
         chosen = fragment if fragment and self.is_htmx else template
+        values = base_context(self.services, self.request, session=self.db, nav=chosen is template)
+        values.update(context or {})
         html = self.services.templates.get_template(chosen).render(values)
         response = HTMLResponse(html, status_code=status)
         if values["flashes"]:

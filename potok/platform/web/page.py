@@ -70,7 +70,11 @@ def read_flashes(services: Services, request: Request) -> list[dict[str, Any]]:
     ]
 
 
-def base_context(services: Services, request: Request) -> dict[str, Any]:
+def base_context(
+    services: Services, request: Request, *, session: Any = None, nav: bool = True
+) -> dict[str, Any]:
+    """What every page's layout needs. ``nav=False`` for an htmx fragment, which has no
+    navigation to draw; ``session`` lets the navigation reuse the request's."""
     user = current_user(request.scope)
     translator = translator_for(services, request.scope)
     return {
@@ -78,7 +82,7 @@ def base_context(services: Services, request: Request) -> dict[str, Any]:
         "t": translator,
         "lang": translator.language,
         "user": user,
-        "nav": services.nav_for(user) if user else [],
+        "nav": services.nav_for(user, session) if user and nav else [],
         "csrf_token": csrf_token(request.scope),
         "hx_headers": json.dumps({"X-CSRF-Token": csrf_token(request.scope)}),
         "flashes": read_flashes(services, request),

@@ -34,7 +34,7 @@ def safe_next(target: str | None, fallback: str) -> str:
 
 @endpoint()
 def home(ctx: Ctx) -> Response:
-    sections = [item for item in ctx.services.nav_for(ctx.me) if item.url_name != "home"]
+    sections = [item for item in ctx.services.nav_for(ctx.me, ctx.db) if item.url_name != "home"]
     return ctx.render("platform/home.html", {"sections": sections})
 
 

@@ -9,22 +9,33 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from potok.errors import N_, NotFound
+from potok.errors import N_
 from potok.platform.web.context import Ctx, endpoint
-from potok.runtime import comments
+from potok.runtime import comments, extras
 from potok.runtime.documents import Document
-from potok.runtime.web.common import MAX_ID, Place, document_of, stream_place
+from potok.runtime.web.common import CardPanel, Place, document_of, path_id, stream_place
 
 PANEL = "runtime/_comments_panel.html"
 PAGE = "runtime/_comments_page.html"
 
 
 def panel_data(
-    ctx: Ctx, place: Place, document: Document, *, text: str = "", error: str = ""
+    ctx: Ctx,
+    place: Place,
+    document: Document,
+    *,
+    text: str = "",
+    error: str = "",
+    present: frozenset[str] = extras.EVERYTHING,
 ) -> dict[str, Any]:
+    found = (
+        comments.comments_of(ctx.db, place.runtime.key, document.id)
+        if "comments" in present
+        else []
+    )
     return {
         "template": PANEL,
-        "comments": comments.comments_of(ctx.db, place.runtime.key, document.id),
+        "comments": found,
         "me": ctx.me.id,
         "text": text,
         "error": error,
@@ -32,29 +43,14 @@ def panel_data(
     }
 
 
-def card_panel(ctx: Ctx, place: Place, document: Document) -> dict[str, Any] | None:
+def card_panel(
+    ctx: Ctx, place: Place, document: Document, present: frozenset[str]
+) -> dict[str, Any] | None:
     """The card's comments panel: a dict with "template" (and whatever it shows), or None."""
-    return panel_data(ctx, place, document)
+    return panel_data(ctx, place, document, present=present)
 
 
-def _render(
-    ctx: Ctx, place: Place, document: Document, *, status: int = 200, **options: Any
-) -> Response:
-    return ctx.render(
-        PAGE,
-        {
-            "runtime": place.runtime,
-            "document": document,
-            "panel": panel_data(ctx, place, document, **options),
-        },
-        status=status,
-        fragment=PANEL,
-    )
-
-
-def _back(ctx: Ctx, place: Place, document: Document) -> Response:
-    url = ctx.url("runtime:card", stream=place.runtime.key, doc_id=document.id)
-    return ctx.redirect(f"{url}#comments")
+VIEW = CardPanel(PAGE, PANEL, "comments", panel_data)
 
 
 @endpoint()
@@ -66,27 +62,19 @@ def add(ctx: Ctx) -> Response:
         comments.add(ctx.db, ctx.me, place.runtime.key, document.id, text, now=ctx.now)
     except comments.CommentRefused as error:
         message = ctx.t.format(error.message, error.params)
-        return _render(
+        return VIEW.render(
             ctx, place, document, status=400, text=text[: comments.MAX_LENGTH * 2], error=message
         )
-    if ctx.is_htmx:
-        return _render(ctx, place, document)
-    ctx.flash(N_("Comment added."))
-    return _back(ctx, place, document)
+    return VIEW.done(ctx, place, document, N_("Comment added."))
 
 
 @endpoint()
 def delete(ctx: Ctx) -> Response:
     place = stream_place(ctx)
     document = document_of(ctx, place)
-    comment_id = int(ctx.request.path_params["comment_id"])
-    if not 0 < comment_id <= MAX_ID:
-        raise NotFound()
+    comment_id = path_id(ctx, "comment_id")
     comments.delete(ctx.db, ctx.me, place.runtime.key, document.id, comment_id)
-    if ctx.is_htmx:
-        return _render(ctx, place, document)
-    ctx.flash(N_("Comment deleted."))
-    return _back(ctx, place, document)
+    return VIEW.done(ctx, place, document, N_("Comment deleted."))
 
 
 routes: list[BaseRoute] = [

@@ -3,8 +3,11 @@ user's rights checked the same way everywhere (another user's id gives 404, neve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from starlette.responses import Response
 
 from potok.errors import NotFound, PermissionDenied
 from potok.platform.web.context import Ctx
@@ -58,6 +61,73 @@ def document_of(
     if action != "read" and not permissions.can(ctx.db, ctx.me, place.runtime, action, doc_id):
         raise PermissionDenied()
     return documents.load(ctx.db, place.runtime, doc_id, include_deleted=in_trash)
+
+
+def path_id(ctx: Ctx, name: str) -> int:
+    """The id ``name`` in the URL; 404 for one that no row can have."""
+    value = int(ctx.request.path_params[name])
+    if not 0 < value <= MAX_ID:
+        raise NotFound()
+    return value
+
+
+def card_url(ctx: Ctx, place: Place, document: documents.Document, anchor: str) -> str:
+    url = ctx.url("runtime:card", stream=place.runtime.key, doc_id=document.id)
+    return f"{url}#{anchor}"
+
+
+@dataclass(frozen=True)
+class CardPanel:
+    """How a card's panel answers its own forms. ``data(ctx, place, document, **options)``
+    gives what the panel shows; ``page`` shows it on a page of its own (where a form lands
+    without JavaScript); ``fragment`` is what an htmx request gets back (the panel, or the
+    part of it a form changes); ``anchor`` is the panel's place on the card; ``notice``, if
+    set, the option of ``data`` that shows an htmx request what its change did."""
+
+    page: str
+    fragment: str
+    anchor: str
+    data: Callable[..., dict[str, Any]]
+    notice: str = ""
+
+    def render(
+        self,
+        ctx: Ctx,
+        place: Place,
+        document: documents.Document,
+        *,
+        status: int = 200,
+        **options: Any,
+    ) -> Response:
+        return ctx.render(
+            self.page,
+            {
+                "runtime": place.runtime,
+                "document": document,
+                "panel": self.data(ctx, place, document, **options),
+            },
+            status=status,
+            fragment=self.fragment,
+        )
+
+    def done(
+        self,
+        ctx: Ctx,
+        place: Place,
+        document: documents.Document,
+        message: str,
+        params: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> Response:
+        """After a change: under htmx the panel again (with ``options``, and ``message`` as
+        its notice); without JavaScript, ``message`` (a message id) flashed and back to the
+        card."""
+        if ctx.is_htmx:
+            if self.notice:
+                options[self.notice] = ctx.t.format(message, params)
+            return self.render(ctx, place, document, **options)
+        ctx.flash(message, params)
+        return ctx.redirect(card_url(ctx, place, document, self.anchor))
 
 
 def link_checker(ctx: Ctx) -> documents.LinkReadable:

@@ -18,12 +18,12 @@ from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from potok.errors import N_, NotFound
+from potok.errors import N_
 from potok.metadata.tables import Attachment
 from potok.platform.web.context import Ctx, endpoint
-from potok.runtime import attachments, permissions
+from potok.runtime import attachments, extras, permissions
 from potok.runtime.documents import Document
-from potok.runtime.web.common import MAX_ID, Place, document_of, stream_place
+from potok.runtime.web.common import CardPanel, Place, document_of, path_id, stream_place
 
 PANEL = "runtime/_files_panel.html"
 PAGE = "runtime/_files_page.html"
@@ -41,11 +41,19 @@ def upload_limit(ctx: Ctx) -> int:
 
 
 def panel_data(
-    ctx: Ctx, place: Place, document: Document, *, errors: list[str] | None = None
+    ctx: Ctx,
+    place: Place,
+    document: Document,
+    *,
+    errors: list[str] | None = None,
+    present: frozenset[str] = extras.EVERYTHING,
 ) -> dict[str, Any]:
+    files = (
+        attachments.files_of(ctx.db, place.runtime.key, document.id) if "files" in present else []
+    )
     return {
         "template": PANEL,
-        "files": attachments.files_of(ctx.db, place.runtime.key, document.id),
+        "files": files,
         "may_edit": permissions.can(ctx.db, ctx.me, place.runtime, "edit", document.id),
         "errors": errors or [],
         "limit": upload_limit(ctx),
@@ -53,29 +61,14 @@ def panel_data(
     }
 
 
-def card_panel(ctx: Ctx, place: Place, document: Document) -> dict[str, Any] | None:
+def card_panel(
+    ctx: Ctx, place: Place, document: Document, present: frozenset[str]
+) -> dict[str, Any] | None:
     """The card's files panel: a dict with "template" (and whatever it shows), or None."""
-    return panel_data(ctx, place, document)
+    return panel_data(ctx, place, document, present=present)
 
 
-def _render(
-    ctx: Ctx, place: Place, document: Document, *, status: int = 200, **options: Any
-) -> Response:
-    return ctx.render(
-        PAGE,
-        {
-            "runtime": place.runtime,
-            "document": document,
-            "panel": panel_data(ctx, place, document, **options),
-        },
-        status=status,
-        fragment=PANEL,
-    )
-
-
-def _back(ctx: Ctx, place: Place, document: Document) -> Response:
-    url = ctx.url("runtime:card", stream=place.runtime.key, doc_id=document.id)
-    return ctx.redirect(f"{url}#files")
+VIEW = CardPanel(PAGE, PANEL, "files", panel_data)
 
 
 def _store(ctx: Ctx) -> attachments.FileStore:
@@ -86,7 +79,7 @@ def _store(ctx: Ctx) -> attachments.FileStore:
 def panel(ctx: Ctx) -> Response:
     place = stream_place(ctx)
     document = document_of(ctx, place)
-    return _render(ctx, place, document)
+    return VIEW.render(ctx, place, document)
 
 
 @endpoint()
@@ -111,11 +104,8 @@ def upload(ctx: Ctx) -> Response:
         )
     except attachments.FilesRefused as refused:
         errors = [ctx.t.format(problem.message, problem.params) for problem in refused.problems]
-        return _render(ctx, place, document, status=400, errors=errors)
-    if ctx.is_htmx:
-        return _render(ctx, place, document)
-    ctx.flash(N_("Files attached: %(count)s."), {"count": len(added)})
-    return _back(ctx, place, document)
+        return VIEW.render(ctx, place, document, status=400, errors=errors)
+    return VIEW.done(ctx, place, document, N_("Files attached: %(count)s."), {"count": len(added)})
 
 
 @endpoint()
@@ -123,25 +113,15 @@ def delete(ctx: Ctx) -> Response:
     place = stream_place(ctx)
     document = document_of(ctx, place, "edit")
     name = attachments.remove(
-        ctx.db, place.runtime, document.id, _file_id(ctx), actor=ctx.actor, now=ctx.now
+        ctx.db, place.runtime, document.id, path_id(ctx, "file_id"), actor=ctx.actor, now=ctx.now
     )
-    if ctx.is_htmx:
-        return _render(ctx, place, document)
-    ctx.flash(N_("File “%(name)s” removed."), {"name": name})
-    return _back(ctx, place, document)
-
-
-def _file_id(ctx: Ctx) -> int:
-    file_id = int(ctx.request.path_params["file_id"])
-    if not 0 < file_id <= MAX_ID:
-        raise NotFound()
-    return file_id
+    return VIEW.done(ctx, place, document, N_("File “%(name)s” removed."), {"name": name})
 
 
 def _attachment(ctx: Ctx) -> Attachment:
     place = stream_place(ctx)
     document = document_of(ctx, place)
-    return attachments.find(ctx.db, place.runtime.key, document.id, _file_id(ctx))
+    return attachments.find(ctx.db, place.runtime.key, document.id, path_id(ctx, "file_id"))
 
 
 def disposition(kind: str, name: str) -> str:
@@ -191,7 +171,7 @@ def preview(ctx: Ctx) -> Response:
                 "runtime:file_download",
                 stream=str(ctx.request.path_params["stream"]),
                 doc_id=int(ctx.request.path_params["doc_id"]),
-                file_id=_file_id(ctx),
+                file_id=path_id(ctx, "file_id"),
             )
         )
     policy = PDF_POLICY if shown_as == "application/pdf" else SANDBOXED

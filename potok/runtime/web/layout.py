@@ -5,15 +5,17 @@ card and kept, hidden, in the form, so that the rules can show it as the user ty
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from potok.metadata.dictionaries import items as dictionary_items
+from potok.metadata.dictionaries import items_of as dictionary_items_of
 from potok.metadata.model import Field, label
+from potok.metadata.tables import DictionaryItem
 from potok.platform.models import Department, User
 from potok.platform.web.context import Ctx
 from potok.runtime import values as values_module
@@ -233,66 +235,106 @@ def form_sections(
     return _sections(place, ctx, cell, lambda item: item.key not in place.access.hidden)
 
 
-def choices_for(ctx: Ctx, place: Place, values: Mapping[str, Any]) -> dict[str, list[Any]]:
-    """(value, text) options for the card's select fields, table columns included."""
+def choices_for(
+    ctx: Ctx, place: Place, values: Mapping[str, Any], only: Iterable[str] | None = None
+) -> dict[str, list[Any]]:
+    """(value, text) options for the card's select fields, table columns included (keys
+    ``table.column``); ``only`` limits them to some fields. What the options are made of
+    (dictionary items, people, departments) is read once per request, in a query per kind."""
     language = ctx.t.language
+    wanted = None if only is None else set(only)
+    selects: list[tuple[str, Field, Any]] = []
+    for item in place.runtime.stream.fields:
+        if wanted is not None and item.key not in wanted:
+            continue
+        if item.type == "table":
+            rows = values.get(item.key) or []
+            for column in item.columns:
+                current = [row.get(column.key) for row in rows if isinstance(row, Mapping)]
+                selects.append((f"{item.key}.{column.key}", column, current))
+        else:
+            selects.append((item.key, item, values.get(item.key)))
+    source = _ChoiceSource.of(ctx)
+    source.load_dictionaries(
+        str(item.spec["dictionary"])
+        for _, item, _ in selects
+        if item.field_type.refers_to == "dictionary"
+    )
     choices: dict[str, list[Any]] = {}
-    users: list[Any] | None = None
-    departments: list[Any] | None = None
-
-    def options(item: Field, current: Any) -> list[Any]:
-        nonlocal users, departments
+    for key, item, current in selects:
         current_ids = {
             int(v)
             for v in (current if isinstance(current, list) else [current])
             if isinstance(v, int) or (isinstance(v, str) and v.isdigit())
         }
+        found: list[Any] = []
         if item.type == "choice":
-            return [
+            found = [
                 (option["value"], label(option["labels"], language))
                 for option in item.spec.get("options", [])
             ]
-        if item.field_type.refers_to == "dictionary":
-            found = []
+        elif item.field_type.refers_to == "dictionary":
             depth: dict[int | None, int] = {None: -1}
-            for entry in dictionary_items(ctx.db, str(item.spec["dictionary"])):
+            for entry in source.dictionaries[str(item.spec["dictionary"])]:
                 depth[entry.id] = depth.get(entry.parent_id, -1) + 1
                 if entry.active or entry.id in current_ids:
                     prefix = "— " * depth[entry.id]
                     found.append((str(entry.id), prefix + label(entry.labels, language)))
-            return found
-        if item.type == "user":
-            if users is None:
-                users = [
-                    (str(row.id), row.full_name or row.username)
-                    for row in ctx.db.scalars(
-                        select(User).where(User.is_system.is_(False)).order_by(User.full_name)
-                    )
-                    if row.is_active or row.id in current_ids
-                ]
-            return users
-        if item.type == "department":
-            if departments is None:
-                departments = [
-                    (str(row.id), row.name)
-                    for row in ctx.db.scalars(select(Department).order_by(Department.name))
-                ]
-            return departments
-        return []
-
-    for item in place.runtime.stream.fields:
-        if item.type == "table":
-            for column in item.columns:
-                rows = values.get(item.key) or []
-                current = [row.get(column.key) for row in rows]
-                found = options(column, [v for v in current if isinstance(v, int)])
-                if found:
-                    choices[f"{item.key}.{column.key}"] = found
-        else:
-            found = options(item, values.get(item.key))
-            if found:
-                choices[item.key] = found
+        elif item.type == "user":
+            found = [
+                (str(user_id), name)
+                for user_id, name, active in source.users()
+                if active or user_id in current_ids
+            ]
+        elif item.type == "department":
+            found = source.departments()
+        if found:
+            choices[key] = found
     return choices
+
+
+class _ChoiceSource:
+    """The request's dictionary items, people and departments for select fields."""
+
+    KEY = "potok.runtime.choices"
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dictionaries: dict[str, list[DictionaryItem]] = {}
+        self._users: list[tuple[int, str, bool]] | None = None
+        self._departments: list[Any] | None = None
+
+    @classmethod
+    def of(cls, ctx: Ctx) -> _ChoiceSource:
+        source = ctx.db.info.get(cls.KEY)
+        if not isinstance(source, cls):
+            source = ctx.db.info[cls.KEY] = cls(ctx.db)
+        return source
+
+    def load_dictionaries(self, keys: Iterable[str]) -> None:
+        missing = set(keys) - set(self.dictionaries)
+        if missing:
+            self.dictionaries.update(dictionary_items_of(self.session, missing))
+
+    def users(self) -> list[tuple[int, str, bool]]:
+        if self._users is None:
+            rows = self.session.execute(
+                select(User.id, User.full_name, User.username, User.is_active)
+                .where(User.is_system.is_(False))
+                .order_by(User.full_name)
+            )
+            self._users = [(row[0], row[1] or row[2], bool(row[3])) for row in rows]
+        return self._users
+
+    def departments(self) -> list[Any]:
+        if self._departments is None:
+            self._departments = [
+                (str(row[0]), row[1])
+                for row in self.session.execute(
+                    select(Department.id, Department.name).order_by(Department.name)
+                )
+            ]
+        return self._departments
 
 
 def local_to_utc(text: str, ctx: Ctx) -> str:

@@ -13,13 +13,21 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from potok.errors import N_, NotFound, PotokError
+from potok.errors import N_, PotokError
 from potok.platform.web.context import Ctx, endpoint
-from potok.runtime import links, listing, permissions, shares
+from potok.runtime import extras, links, listing, permissions, shares
 from potok.runtime.display import titles
 from potok.runtime.documents import Document
 from potok.runtime.streams import StreamRuntime
-from potok.runtime.web.common import MAX_ID, Place, document_of, stream_place, streams_of
+from potok.runtime.web.common import (
+    MAX_ID,
+    CardPanel,
+    Place,
+    document_of,
+    path_id,
+    stream_place,
+    streams_of,
+)
 
 PAGE = "runtime/_links_page.html"
 ADHOC = "runtime/_links_adhoc.html"
@@ -85,9 +93,14 @@ def _adhoc(
     document: Document,
     runtimes: dict[str, StreamRuntime],
     may_edit: bool,
+    present: frozenset[str],
 ) -> dict[str, Any]:
     lang = ctx.t.language
-    shown = links.links_of(ctx.db, ctx.me, runtimes, place.runtime.key, document.id)
+    shown = (
+        links.links_of(ctx.db, ctx.me, runtimes, place.runtime.key, document.id)
+        if "links" in present
+        else []
+    )
     items = [
         {
             "id": link.id,
@@ -113,8 +126,10 @@ def _adhoc(
     }
 
 
-def _shares(ctx: Ctx, place: Place, document: Document) -> dict[str, Any]:
-    current = shares.shares_of(ctx.db, place.runtime.key, document.id)
+def _shares(ctx: Ctx, place: Place, document: Document, present: frozenset[str]) -> dict[str, Any]:
+    current = (
+        shares.shares_of(ctx.db, place.runtime.key, document.id) if "shares" in present else []
+    )
     exclude = {shared.user_id for shared in current} | {ctx.me.id}
     return {"shares": current, "people": shares.candidates(ctx.db, exclude)}
 
@@ -130,7 +145,10 @@ def panel_data(
     found: list[tuple[str, str]] | None = None,
     share_error: str = "",
     share_notice: str = "",
+    present: frozenset[str] = extras.EVERYTHING,
 ) -> dict[str, Any]:
+    """The links panel; ``present`` (from :func:`extras.present`) spares the queries for
+    ad-hoc links or shares the document does not have."""
     runtimes = _runtimes(ctx)
     may_edit = permissions.can(ctx.db, ctx.me, place.runtime, "edit", document.id)
     data: dict[str, Any] = {
@@ -144,48 +162,28 @@ def panel_data(
         "share_notice": share_notice,
     }
     data.update(_reverse(ctx, place, document, runtimes))
-    data.update(_adhoc(ctx, place, document, runtimes, may_edit))
+    data.update(_adhoc(ctx, place, document, runtimes, may_edit, present))
     if may_edit:
-        data.update(_shares(ctx, place, document))
+        data.update(_shares(ctx, place, document, present))
     return data
 
 
-def card_panel(ctx: Ctx, place: Place, document: Document) -> dict[str, Any] | None:
+def card_panel(
+    ctx: Ctx, place: Place, document: Document, present: frozenset[str]
+) -> dict[str, Any] | None:
     """The card's links panel: a dict with "template" (and whatever it shows), or None."""
-    return panel_data(ctx, place, document)
+    return panel_data(ctx, place, document, present=present)
 
 
-def _render(
-    ctx: Ctx,
-    place: Place,
-    document: Document,
-    fragment: str,
-    *,
-    status: int = 200,
-    **options: Any,
-) -> Response:
-    return ctx.render(
-        PAGE,
-        {
-            "runtime": place.runtime,
-            "document": document,
-            "panel": panel_data(ctx, place, document, **options),
-        },
-        status=status,
-        fragment=fragment,
-    )
-
-
-def _card(ctx: Ctx, place: Place, document: Document, anchor: str) -> str:
-    url = ctx.url("runtime:card", stream=place.runtime.key, doc_id=document.id)
-    return f"{url}#{anchor}"
+ADHOC_VIEW = CardPanel(PAGE, ADHOC, "links", panel_data, notice="notice")
+SHARES_VIEW = CardPanel(PAGE, SHARES, "shares", panel_data, notice="share_notice")
 
 
 @endpoint()
 def links_page(ctx: Ctx) -> Response:
     place = stream_place(ctx)
     document = document_of(ctx, place)
-    return _render(ctx, place, document, ADHOC)
+    return ADHOC_VIEW.render(ctx, place, document)
 
 
 def _choices(ctx: Ctx, runtime: StreamRuntime, search: str) -> list[tuple[str, str]]:
@@ -249,10 +247,10 @@ def add_link(ctx: Ctx) -> Response:
         runtime = _readable_stream(ctx, form["to_stream"])
         if runtime is None or not form["q"].strip():
             message = ctx.t.gettext(N_("Choose a document to link."))
-            return _render(ctx, place, document, ADHOC, status=400, form=form, error=message)
+            return ADHOC_VIEW.render(ctx, place, document, status=400, form=form, error=message)
         # Without JavaScript the search comes here: show what it found to choose from.
         found = _choices(ctx, runtime, form["q"])
-        return _render(ctx, place, document, ADHOC, form=form, found=found)
+        return ADHOC_VIEW.render(ctx, place, document, form=form, found=found)
     try:
         target, target_id = _target(ctx, chosen)
         links.add(
@@ -267,22 +265,17 @@ def add_link(ctx: Ctx) -> Response:
             now=ctx.now,
         )
     except links.LinkRefused as error:
-        return _render(
-            ctx, place, document, ADHOC, status=400, form=form, error=_message(ctx, error)
+        return ADHOC_VIEW.render(
+            ctx, place, document, status=400, form=form, error=_message(ctx, error)
         )
-    if ctx.is_htmx:
-        return _render(ctx, place, document, ADHOC, notice=ctx.t.gettext(N_("Link added.")))
-    ctx.flash(N_("Link added."))
-    return ctx.redirect(_card(ctx, place, document, "links"))
+    return ADHOC_VIEW.done(ctx, place, document, N_("Link added."))
 
 
 @endpoint()
 def remove_link(ctx: Ctx) -> Response:
     place = stream_place(ctx)
     document = document_of(ctx, place)
-    link_id = int(ctx.request.path_params["link_id"])
-    if not 0 < link_id <= MAX_ID:
-        raise NotFound()
+    link_id = path_id(ctx, "link_id")
     links.remove(
         ctx.db,
         ctx.me,
@@ -293,10 +286,7 @@ def remove_link(ctx: Ctx) -> Response:
         actor=ctx.actor,
         now=ctx.now,
     )
-    if ctx.is_htmx:
-        return _render(ctx, place, document, ADHOC, notice=ctx.t.gettext(N_("Link removed.")))
-    ctx.flash(N_("Link removed."))
-    return ctx.redirect(_card(ctx, place, document, "links"))
+    return ADHOC_VIEW.done(ctx, place, document, N_("Link removed."))
 
 
 @endpoint()
@@ -309,27 +299,20 @@ def add_share(ctx: Ctx) -> Response:
             raise shares.ShareRefused(N_("Choose a person from the list."))
         shares.grant(ctx.db, place.runtime.key, document.id, int(raw), actor=ctx.actor, now=ctx.now)
     except shares.ShareRefused as error:
-        return _render(ctx, place, document, SHARES, status=400, share_error=_message(ctx, error))
-    if ctx.is_htmx:
-        notice = ctx.t.gettext(N_("The document is shared."))
-        return _render(ctx, place, document, SHARES, share_notice=notice)
-    ctx.flash(N_("The document is shared."))
-    return ctx.redirect(_card(ctx, place, document, "shares"))
+        return SHARES_VIEW.render(
+            ctx, place, document, status=400, share_error=_message(ctx, error)
+        )
+    return SHARES_VIEW.done(ctx, place, document, N_("The document is shared."))
 
 
 @endpoint()
 def remove_share(ctx: Ctx) -> Response:
     place = stream_place(ctx)
     document = document_of(ctx, place, "edit")
-    user_id = int(ctx.request.path_params["user_id"])
-    if not 0 < user_id <= MAX_ID:
-        raise NotFound()
+    user_id = path_id(ctx, "user_id")
     shares.revoke(ctx.db, place.runtime.key, document.id, user_id, actor=ctx.actor, now=ctx.now)
-    if ctx.is_htmx:
-        notice = ctx.t.gettext(N_("The document is no longer shared with this person."))
-        return _render(ctx, place, document, SHARES, share_notice=notice)
-    ctx.flash(N_("The document is no longer shared with this person."))
-    return ctx.redirect(_card(ctx, place, document, "shares"))
+    message = N_("The document is no longer shared with this person.")
+    return SHARES_VIEW.done(ctx, place, document, message)
 
 
 POST = ["POST"]

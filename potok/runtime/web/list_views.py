@@ -125,7 +125,7 @@ def _filter_form(
         key: [int(value) for value in given if value.isdigit()]
         for key, given in found.values.items()
     }
-    options = choices_for(ctx, place, current)
+    options = choices_for(ctx, place, current, only=[item.key for item in fields])
     shown = []
     for item in fields:
         kind = place.runtime.kinds[item.key]
@@ -328,7 +328,12 @@ def stream_list(ctx: Ctx) -> Response:
     }
     if appending and ctx.is_htmx:
         return ctx.render("runtime/list.html", context, fragment="runtime/_list_rows.html")
-    choices = choices_for(ctx, place, {})
+    choices = choices_for(
+        ctx,
+        place,
+        {},
+        only=[item.key for item in bulk_fields] + ([owner.key] if owner is not None else []),
+    )
     context.update(
         {
             "problems": problems,
@@ -369,7 +374,8 @@ def save_filter(ctx: Ctx) -> Response:
     place = stream_place(ctx)
     query = str(ctx.form.get("query", ""))[:4000]
     back = _back(ctx, place, query)
-    name = " ".join(str(ctx.form.get("name", "")).split())[:MAX_NAME]
+    # Control characters become spaces: PostgreSQL refuses NUL in text.
+    name = " ".join(clean_query(str(ctx.form.get("name", ""))[:4000]).split())[:MAX_NAME]
     shared = ctx.form.get("shared") == "1"
     if shared and not place.access.configure:
         raise PermissionDenied()

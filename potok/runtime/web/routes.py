@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
 from starlette.routing import BaseRoute, Mount, Route
 
 from potok.platform.auth import CurrentUser
@@ -15,6 +16,7 @@ from potok.runtime.streams import Streams
 from potok.runtime.web import (
     comments_views,
     files_views,
+    history_views,
     links_views,
     list_views,
     search_views,
@@ -37,9 +39,9 @@ routes: list[BaseRoute] = [
             Route("/{stream}/rules", views.rules, methods=POST, name="rules"),
             Route("/{stream}/{doc_id:int}", views.card, name="card"),
             Route("/{stream}/{doc_id:int}/edit", views.edit, methods=GET_POST, name="edit"),
-            Route("/{stream}/{doc_id:int}/history", views.history, name="history"),
             Route("/{stream}/{doc_id:int}/delete", views.trash, methods=POST, name="delete"),
             Route("/{stream}/{doc_id:int}/restore", views.restore, methods=POST, name="restore"),
+            *history_views.routes,
             *list_views.routes,
             *links_views.routes,
             *files_views.routes,
@@ -55,9 +57,12 @@ def _setup(services: Services) -> None:
     services.extensions[STREAMS] = Streams()
 
 
-def _nav(user: CurrentUser, services: Any) -> list[NavItem]:
+def _nav(user: CurrentUser, services: Any, session: Session | None = None) -> list[NavItem]:
     streams: Streams = services.extensions[STREAMS]
-    with services.db.session() as session:
+    if session is None:
+        with services.db.session() as own:
+            runtimes = streams.all(own)
+    else:
         runtimes = streams.all(session)
     return [
         NavItem(

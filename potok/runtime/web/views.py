@@ -1,7 +1,7 @@
 """The screens employees work in, generated from published metadata:
 ``/s/<stream>/`` list, ``/s/<stream>/new`` registration, ``/s/<stream>/<id>`` card,
-``/s/<stream>/<id>/edit``, ``/s/<stream>/<id>/history``; htmx fragments come from the same
-views (the list's table, the link picker's choices)."""
+``/s/<stream>/<id>/edit``; htmx fragments come from the same views (the list's table, the
+link picker's choices). The history is in :mod:`potok.runtime.web.history_views`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from potok.errors import N_, NotFound, PermissionDenied
 from potok.metadata.model import Field
 from potok.platform.web.context import Ctx, endpoint
-from potok.runtime import documents, permissions, values
+from potok.runtime import documents, extras, permissions, values
 from potok.runtime.display import Lookups, show
 from potok.runtime.forms import raw_values
 from potok.runtime.web import comments_views, files_views, links_views
@@ -77,9 +77,10 @@ CARD_PANELS = (links_views.card_panel, files_views.card_panel, comments_views.ca
 def card_panels(ctx: Ctx, place: Place, document: documents.Document) -> list[dict[str, Any]]:
     """What the card shows below its fields: links, attachments, comments — each panel
     checks the user's rights itself and is left out when there is nothing to show."""
+    present = extras.present(ctx.db, place.runtime.key, document.id)
     panels = []
     for provider in CARD_PANELS:
-        panel = provider(ctx, place, document)
+        panel = provider(ctx, place, document, present)
         if panel is not None:
             panels.append(panel)
     return panels
@@ -353,60 +354,6 @@ def edit(ctx: Ctx) -> Response:
         )
     ctx.flash(N_("Document %(number)s is saved."), {"number": saved.reg_number})
     return ctx.redirect(ctx.url("runtime:card", stream=place.runtime.key, doc_id=saved.id))
-
-
-@endpoint()
-def history(ctx: Ctx) -> Response:
-    place = stream_place(ctx)
-    document = document_of(ctx, place)
-    entries = documents.history(ctx.db, place.runtime, document.id)
-    names = lookups(ctx)
-    fields = {item.key: item for item in place.runtime.stream.fields}
-    shown_entries = []
-    for entry in entries:
-        changes = []
-        for key, change in (entry.changes or {}).items():
-            item = fields.get(key)
-            if item is None or key in place.access.hidden:
-                continue
-            changes.append(_describe_change(item, change, names, entry.action))
-        shown_entries.append({"entry": entry, "changes": changes})
-    return ctx.render(
-        "runtime/history.html",
-        {"runtime": place.runtime, "document": document, "entries": shown_entries},
-    )
-
-
-def _describe_change(item: Field, change: Any, names: Lookups, action: str) -> dict[str, Any]:
-    label = item.label(names.t.language)
-    if item.type == "table" and isinstance(change, dict):
-        return {
-            "label": label,
-            "rows": {
-                "added": len(change.get("rows_added", [])),
-                "changed": len(change.get("rows_changed", [])),
-                "removed": len(change.get("rows_removed", [])),
-            },
-        }
-    if action == "create":
-        return {"label": label, "old": "", "new": _show_stored(item, change, names)}
-    old, new = change if isinstance(change, list) and len(change) == 2 else (None, change)
-    return {
-        "label": label,
-        "old": _show_stored(item, old, names),
-        "new": _show_stored(item, new, names),
-    }
-
-
-def _show_stored(item: Field, value: Any, names: Lookups) -> str:
-    """A value as the history stored it (JSON), shown like on the card."""
-    if value in (None, "", []):
-        return "—"
-    try:
-        parsed = item.field_type.parse(item.spec, value)
-    except Exception:
-        return str(value)
-    return show(item, parsed, names) or "—"
 
 
 @endpoint()

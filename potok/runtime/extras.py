@@ -1,0 +1,34 @@
+"""What hangs on a document besides its fields — comments, files, ad-hoc links, shares.
+
+Most documents have none of these. A card asks once, in one query, which of them a document
+has, and reads only those; the panels of the others are drawn empty without a query.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, false, select
+from sqlalchemy.orm import Session
+
+from potok.runtime.tables import Comment, DocumentFile, DocumentLink, Share
+
+EVERYTHING = frozenset({"comments", "files", "links", "shares"})
+
+
+def present(session: Session, stream: str, doc_id: int) -> frozenset[str]:
+    """The kinds of extras (a subset of :data:`EVERYTHING`) the document has."""
+    checks = {
+        "comments": exists().where(
+            Comment.stream == stream, Comment.doc_id == doc_id, Comment.deleted == false()
+        ),
+        "files": exists().where(DocumentFile.stream == stream, DocumentFile.doc_id == doc_id),
+        "links_out": exists().where(
+            DocumentLink.from_stream == stream, DocumentLink.from_id == doc_id
+        ),
+        "links_in": exists().where(DocumentLink.to_stream == stream, DocumentLink.to_id == doc_id),
+        "shares": exists().where(Share.stream == stream, Share.doc_id == doc_id),
+    }
+    row = session.execute(select(*(check.label(name) for name, check in checks.items()))).one()
+    found = {name for name, value in zip(checks, row, strict=True) if value}
+    if found & {"links_out", "links_in"}:
+        found.add("links")
+    return frozenset(found) & EVERYTHING
