@@ -1,8 +1,9 @@
 """python -m bench run [--only NAME ...] [--size 10k|100k|1m] [--db sqlite|postgresql]
 
 Metadata scenarios: publish_field, validate_compile (the default). Runtime scenarios: card,
-card_throughput, list, list_filter, search — or ``--only runtime`` for all five, which share one
-filled database. Results go to ``bench/results/<date>-<db>-<size>[-runtime].json`` and ``.md``.
+card_throughput, list, list_filter, list_page_filter, search — or ``--only runtime`` for all
+six, which share one filled database. Results go to
+``bench/results/<date>-<db>-<size>[-runtime].json`` and ``.md``.
 """
 
 from __future__ import annotations

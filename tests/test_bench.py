@@ -29,7 +29,7 @@ def test_generated_inns_are_valid():
 
 
 def test_runtime_scenarios_run(settings, db):
-    chosen = {"card", "list", "list_filter", "search"}
+    chosen = {"card", "list", "list_filter", "list_page_filter", "search"}
     results = runtime.run(settings, db, 120, chosen, runs=3)
     data = {result.as_dict()["scenario"]: result.as_dict() for result in results}
     assert set(data) == chosen

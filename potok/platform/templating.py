@@ -49,9 +49,8 @@ def url_path(app: Any, name: str, params: Mapping[str, Any]) -> str:
     numbers: list[tuple[str, str]] = []
     for key, value in params.items():
         if type(value) is int and value >= 0:
-            marker = _MARKER + len(numbers)
-            numbers.append((str(marker), str(value)))
-            fixed[key] = marker
+            fixed[key] = _MARKER + len(numbers)
+            numbers.append((str(fixed[key]), str(value)))
         else:
             fixed[key] = value
     cache_key = (name, tuple(sorted(fixed.items())))

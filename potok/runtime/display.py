@@ -62,16 +62,16 @@ class Lookups:
         for kind, targets in missing.items():
             if kind == "dictionary":
                 found = self._dictionary_items(targets)
-                for target, ids in targets.items():
-                    self._remember(kind, target, ids, found)
+                for target, absent in targets.items():
+                    self._remember(kind, target, absent, found)
             elif kind in ("user", "department"):
-                ids = sorted({i for absent in targets.values() for i in absent})
-                found = self._people(kind, ids)
+                everyone = sorted({i for absent in targets.values() for i in absent})
+                found = self._people(kind, everyone)
                 for target, absent in targets.items():
                     self._remember(kind, target, absent, found)
             else:
-                for target, ids in targets.items():
-                    self._remember(kind, target, ids, self._titles(target, ids))
+                for target, absent in targets.items():
+                    self._remember(kind, target, absent, self._titles(target, absent))
 
     def _remember(self, kind: str, target: str, ids: list[int], found: dict[int, str]) -> None:
         for key in ids:
