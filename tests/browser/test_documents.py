@@ -98,17 +98,22 @@ def no_sideways_scroll(page: Page) -> None:
     assert overflow <= 0, f"{page.url} is {overflow}px wider than the window"
 
 
+def start(page: Page, live_server: LiveServer, size: str, language: str) -> str:
+    """Log in at the window size and in the language of the run; the screenshots' suffix."""
+    page.set_viewport_size(DESKTOP if size == "desktop" else PHONE)
+    page.goto(live_server("/login"))
+    switch_language(page, language)
+    log_in(page, live_server)
+    expect(page).to_have_url(live_server("/"))
+    return f"{size}-{language}"
+
+
 @pytest.mark.parametrize("language", ["en", "ru"])
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_register_edit_link_search_trash_and_restore(
     page: Page, live_server: LiveServer, sales: None, console: Console, size: str, language: str
 ):
-    page.set_viewport_size(DESKTOP if size == "desktop" else PHONE)
-    shot = f"{size}-{language}"
-    page.goto(live_server("/login"))
-    switch_language(page, language)
-    log_in(page, live_server)
-    expect(page).to_have_url(live_server("/"))
+    shot = start(page, live_server, size, language)
 
     # Register a client; the notes field appears only once the client is large.
     page.goto(live_server("/s/clients/new"))
@@ -197,12 +202,7 @@ def register_client(page: Page, live_server: LiveServer, name: str, region: str)
 def test_filter_a_list_attach_download_and_view_a_file(
     page: Page, live_server: LiveServer, sales: None, console: Console, size: str, language: str
 ):
-    page.set_viewport_size(DESKTOP if size == "desktop" else PHONE)
-    shot = f"{size}-{language}"
-    page.goto(live_server("/login"))
-    switch_language(page, language)
-    log_in(page, live_server)
-    expect(page).to_have_url(live_server("/"))
+    shot = start(page, live_server, size, language)
 
     # The top bar's search box is on every page and leads to the global search.
     search = page.locator(".topbar-search input[type=search]")
