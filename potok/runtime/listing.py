@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -78,14 +78,40 @@ class Resolver:
         return table.c.id.not_in(select(part.c.doc_id))
 
 
-def search_clause(session: Session, runtime: StreamRuntime, query: str) -> ColumnElement[bool]:
+def search_clause(
+    session: Session, runtime: StreamRuntime, query: str, hidden: Collection[str] = ()
+) -> ColumnElement[bool]:
     """Documents whose searchable text has words starting with every word of ``query``, or
-    whose registration number contains ``query``."""
+    whose registration number contains ``query``. When a searchable field is ``hidden`` from
+    the user, every word must also be in a field they see: a search never tells what a
+    hidden field holds."""
     table = runtime.compiled.table
     words = _WORD.findall(query.lower())[:10]
     by_number = table.c.reg_number.contains(query.strip()[:60], autoescape=True)
     if not words:
         return by_number
+    full_text = _full_text(session, runtime, words)
+    concealed = [key for key in runtime.compiled.search_fields if key in hidden]
+    if concealed:
+        shown = [key for key in runtime.compiled.search_fields if key not in hidden]
+        seen = {
+            "and": [
+                {"or": [{"contains_text": [{"var": key}, word]} for key in shown]} for word in words
+            ]
+        }
+        kinds = dict.fromkeys(shown, "text")
+        visible = (
+            conditions.to_sql(seen, Resolver(runtime), kinds, now=_NO_DATES) if shown else false()
+        )
+        full_text = and_(full_text, visible)
+    return or_(full_text, by_number)
+
+
+_NO_DATES = datetime(2000, 1, 1)  # the search condition has no dates; to_sql wants a now
+
+
+def _full_text(session: Session, runtime: StreamRuntime, words: list[str]) -> ColumnElement[bool]:
+    table = runtime.compiled.table
     if session.get_bind().dialect.name == "sqlite":
         fts = fts_table_name(runtime.key)
         match = " ".join(f'"{word}"*' for word in words)
@@ -95,10 +121,10 @@ def search_clause(session: Session, runtime: StreamRuntime, query: str) -> Colum
             .where(text(f'"{fts}" MATCH :match'))
             .params(match=match)
         )
-        return or_(table.c.id.in_(found.scalar_subquery()), by_number)
+        return table.c.id.in_(found.scalar_subquery())
     terms = " & ".join(f"{word}:*" for word in words)
     vector = func.to_tsvector(SEARCH_CONFIG, func.coalesce(table.c.search_text, ""))
-    return or_(vector.op("@@")(func.to_tsquery(SEARCH_CONFIG, terms)), by_number)
+    return vector.op("@@")(func.to_tsquery(SEARCH_CONFIG, terms))
 
 
 def sortable(runtime: StreamRuntime) -> list[str]:
@@ -168,7 +194,8 @@ def base_query(
         permissions.readable(session, user, runtime),
     ]
     if search.strip():
-        where.append(search_clause(session, runtime, search))
+        hidden = permissions.access_for(user, runtime).hidden
+        where.append(search_clause(session, runtime, search, hidden))
     if condition:
         where.append(conditions.to_sql(condition, Resolver(runtime), runtime.kinds, now=now))
     return select(table.c.id).where(*where)

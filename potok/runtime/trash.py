@@ -80,7 +80,7 @@ def base_query(
         permissions.scope_clause(session, user, runtime, access.delete),
     ]
     if search.strip():
-        where.append(listing.search_clause(session, runtime, search))
+        where.append(listing.search_clause(session, runtime, search, access.hidden))
     return select(table.c.id).where(*where)
 
 

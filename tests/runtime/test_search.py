@@ -159,3 +159,30 @@ def test_the_page_speaks_russian(admin, configured):
     found = admin.get("/search?q=roma").text
     assert '<html lang="ru">' in found and hits(found) == ["/s/clients/1"]
     assert "Ничего не найдено." in admin.get("/search?q=zzz").text
+
+
+def test_a_hidden_searchable_field_never_answers_a_search(
+    admin, as_user, create_user, db, clock, publisher
+):
+    publisher.publish(
+        stream(
+            "clients",
+            field("name", required=True, searchable=True, in_list=True),
+            field("notes", searchable=True),
+            numbering={"template": "CL-{counter:4}"},
+            access={
+                "grants": [{"role": "viewer", "read": "all"}],
+                "fields": [{"role": "viewer", "field": "notes", "access": "hidden"}],
+            },
+        )
+    )
+    doc = card_id(register(admin, {"name": "Вектор", "notes": "Должник Сидоров"}))
+    viewer = role_user(as_user, create_user, db, clock, "vera", "viewer")
+    card = f"/s/clients/{doc}"
+    assert hits(admin.get("/search?q=сидор").text) == [card]
+    assert hits(viewer.get("/search?q=вектор").text) == [card]
+    assert hits(viewer.get("/search?q=ВЕКТ").text) == [card]  # case folds, Cyrillic too
+    for query in ("сидор", "должник", "вектор сидоров"):  # words only in the hidden field
+        assert hits(viewer.get(f"/search?q={query}").text) == [], query
+        assert viewer.get(f"/s/clients/?q={query}").text.count(card) == 0, query
+    assert viewer.get("/s/clients/?q=вектор").text.count(f'href="{card}"') == 1
