@@ -92,6 +92,10 @@ class Translator:
         return value
 
     def size(self, size: int) -> str:
+        """A file size for people: bytes below a kilobyte, then KB, then MB."""
+        if size < 1024:
+            unit = self.gettext(N_("B"))
+            return f"{format_decimal(size, locale=self.locale)} {unit}"
         if size >= 1024 * 1024:
             amount, unit = size / 1024 / 1024, self.gettext(N_("MB"))
         else:

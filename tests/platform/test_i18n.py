@@ -173,6 +173,13 @@ def test_the_translator_writes_dates_and_numbers_the_russian_way(russian: Transl
     assert russian.datetime(datetime(2024, 3, 5, 21, 30), "short") == "06.03.2024, 00:30"
     assert plain(russian.number(1234567.5)) == "1 234 567,5"
     assert russian.date(None) == "" and russian.datetime(None) == ""
+    assert [plain(russian.size(n)) for n in (0, 30, 1023, 1536, 5 * 1024 * 1024)] == [
+        "0 Б",
+        "30 Б",
+        "1 023 Б",
+        "1,5 КБ",
+        "5 МБ",
+    ]
 
 
 def test_the_translator_translates_and_fills_placeholders(russian: Translator):
