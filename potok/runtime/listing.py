@@ -87,7 +87,14 @@ def search_clause(
     hidden field holds."""
     table = runtime.compiled.table
     words = _WORD.findall(query.lower())[:10]
-    by_number = table.c.reg_number.contains(query.strip()[:60], autoescape=True)
+    # Numbers have digits; a query without one is not looked for in them (a LIKE '%…%'
+    # reads every row).
+    wanted = query.strip()[:60]
+    by_number = (
+        table.c.reg_number.contains(wanted, autoescape=True)
+        if any(char.isdigit() for char in wanted)
+        else false()
+    )
     if not words:
         return by_number
     full_text = _full_text(session, runtime, words)
