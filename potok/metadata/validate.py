@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from potok.errors import N_
-from potok.metadata import conditions, formulas
+from potok.metadata import conditions, formulas, routes
 from potok.metadata.model import RESERVED_KEYS, SYSTEM_COLUMNS
 from potok.metadata.schema import KINDS, Problem, check_document, problem
 from potok.metadata.types import FieldValueError, field_type
@@ -429,8 +429,8 @@ def check_dictionary(document: Mapping[str, Any]) -> list[Problem]:
 
 
 def check_attached(document: Mapping[str, Any], documents: Documents) -> list[Problem]:
-    """Routes, reports, rules and web forms: their stream must exist (the rest of their
-    checks come with the issues that complete them)."""
+    """Routes, reports, rules and web forms: their stream must exist; routes are checked in
+    full by :func:`potok.metadata.routes.check_route` (the graph and the fields it names)."""
     stream = documents.get(("stream", str(document["stream"])))
     if stream is None:
         return [problem("stream", N_("There is no stream %(key)s."), key=document["stream"])]
@@ -459,20 +459,7 @@ def check_attached(document: Mapping[str, Any], documents: Documents) -> list[Pr
                     )
                 )
     if document["kind"] == "route":
-        nodes = [str(node["key"]) for node in document["nodes"]]
-        for index, node in enumerate(nodes):
-            if nodes.count(node) > 1:
-                found.append(
-                    problem(f"nodes[{index}].key", N_("Two steps have the key %(key)s."), key=node)
-                )
-        for index, edge in enumerate(document["edges"]):
-            for end in ("from", "to"):
-                if edge[end] not in nodes:
-                    found.append(
-                        problem(
-                            f"edges[{index}].{end}", N_("There is no step %(key)s."), key=edge[end]
-                        )
-                    )
+        found += routes.check_route(document, stream, kinds, documents)
     return found
 
 
