@@ -214,3 +214,131 @@ class SystemState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+# The route engine's state (interpreted by potok.runtime.routing) ------------------------------
+
+
+class WorkCalendarDay(Base):
+    """A holiday (``working`` false) or a weekend day worked (``working`` true)."""
+
+    __tablename__ = "work_calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RouteInstance(Base):
+    """One run of a route over one document, on the route version it started with.
+    ``version`` counts transitions: each one locks the row and bumps it."""
+
+    __tablename__ = "route_instances"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stream: Mapped[str] = mapped_column(String(40))
+    doc_id: Mapped[int] = mapped_column(Integer)
+    route: Mapped[str] = mapped_column(String(40))
+    route_version_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running/finished/…
+    outcome: Mapped[str | None] = mapped_column(String(20))  # completed/rejected/refused
+    error: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("ix_route_instances_doc", "stream", "doc_id"),)
+
+
+class RouteToken(Base):
+    """Where a branch of an instance is: ``active`` at a step in progress, ``waiting`` at a
+    join for the other branches (``arrived_from``: the step it came from), ``consumed``."""
+
+    __tablename__ = "route_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("route_instances.id", ondelete="CASCADE"))
+    node: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(16))
+    arrived_from: Mapped[str | None] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    consumed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_route_tokens_instance", "instance_id", "status"),)
+
+
+class RouteTask(Base):
+    """A person's task at a human step. ``original_assignee_id``: the absent user a deputy
+    acts for; ``parent_id``: the task a delegated one returns to; ``pool_role``: the role a
+    supervisor picks the executor from. ``key`` makes creating a task idempotent."""
+
+    __tablename__ = "route_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("route_instances.id", ondelete="CASCADE"))
+    token_id: Mapped[int] = mapped_column(ForeignKey("route_tokens.id", ondelete="CASCADE"))
+    node: Mapped[str] = mapped_column(String(30))
+    kind: Mapped[str] = mapped_column(String(16))  # assignment/approval/revision/delegated
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    original_assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("route_tasks.id", ondelete="CASCADE"))
+    pool_role: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # open/done/refused/cancelled/delegated
+    decision: Mapped[str | None] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    delay_reason: Mapped[str | None] = mapped_column(Text)
+    deadline: Mapped[datetime | None] = mapped_column(DateTime)
+    controller_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+
+    __table_args__ = (
+        Index("ix_route_tasks_assignee", "assignee_id", "status"),
+        Index("ix_route_tasks_instance", "instance_id", "status"),
+    )
+
+
+class RouteTimer(Base):
+    """A reminder, an overdue notice or the end of a wait, swept by the scheduler; ``key`` is
+    unique and ``fired_at`` set once, so a timer fires once."""
+
+    __tablename__ = "route_timers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("route_instances.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # reminder/overdue/wait
+    due_at: Mapped[datetime] = mapped_column(DateTime)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("route_tasks.id", ondelete="CASCADE"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("route_tokens.id", ondelete="CASCADE"))
+    fired_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+
+    __table_args__ = (Index("ix_route_timers_due", "fired_at", "cancelled_at", "due_at"),)
+
+
+class RouteEvent(Base):
+    """The timeline of an instance: who did what at which step, when."""
+
+    __tablename__ = "route_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("route_instances.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_name: Mapped[str] = mapped_column(String(64), default="")
+    node: Mapped[str | None] = mapped_column(String(30))
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    what: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str | None] = mapped_column(String(32))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    delay_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_route_events_instance", "instance_id", "id"),)
