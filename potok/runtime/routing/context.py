@@ -54,6 +54,7 @@ class Step:
     moves: int = 0
     _values: dict[str, Any] | None = None
     _calendar: calendar.WorkCalendar | None = None
+    _touched: bool = False
 
     @property
     def runtime(self) -> StreamRuntime:
@@ -87,6 +88,11 @@ class Step:
         return self._calendar
 
     def event(self, what: str, node: str | None = None, **details: Any) -> None:
+        """Add to the timeline; the first event of a transition bumps the instance's version
+        (a transition refused by its checks writes nothing, not even that)."""
+        if not self._touched:
+            self.instance.version += 1
+            self._touched = True
         self.session.add(
             RouteEvent(
                 instance_id=self.instance.id,
@@ -104,7 +110,7 @@ class Step:
 
 
 def lock(session: Session, instance_id: int) -> RouteInstance:
-    """The instance, locked for this transaction, its version bumped."""
+    """The instance, locked for the rest of this transaction."""
     instance = session.scalar(
         select(RouteInstance)
         .where(RouteInstance.id == instance_id)
@@ -113,7 +119,6 @@ def lock(session: Session, instance_id: int) -> RouteInstance:
     )
     if instance is None:
         raise NotFound()
-    instance.version += 1
     return instance
 
 

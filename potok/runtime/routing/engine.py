@@ -2,8 +2,8 @@
 
 Every transition (start, a decision, a fired timer, a retry) runs in the caller's session and
 transaction: it first locks the instance row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite
-write transactions are already serialised by ``BEGIN IMMEDIATE``) and bumps its version, so
-concurrent decisions on one instance happen one after the other and a join fires once.
+write transactions are already serialised by ``BEGIN IMMEDIATE``) and bumps its version once
+it writes, so concurrent decisions on one instance happen one after the other and a join fires once.
 
 Tokens mark where the instance is: ``active`` at a step in progress (a person's step or a
 wait), ``waiting`` at a join for the other branches, ``consumed`` once they moved on. A token
@@ -84,7 +84,7 @@ def start(
         author_id=document.author_id,
         started_by_id=actor.user_id,
         started_at=now,
-        version=1,
+        version=0,
     )
     session.add(instance)
     session.flush()

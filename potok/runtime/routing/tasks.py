@@ -92,8 +92,7 @@ def decide(
     """Record ``decision`` on a task and move the route on as far as it goes."""
     step, task = _begin(session, env, task_id, actor, now)
     if task.status != "open" and task.decided_by_id == actor.user_id and task.decision == decision:
-        step.instance.version -= 1  # a repeated submit: nothing happens
-        return task
+        return task  # a repeated submit: nothing happens
     _check_open(step, task)
     comment = (comment or "").strip()[:MAX_COMMENT]
     delay_reason = (delay_reason or "").strip()[:MAX_COMMENT] or None

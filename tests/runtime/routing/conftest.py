@@ -4,6 +4,7 @@ helpers that run every transition in a transaction of its own, the way a request
 from __future__ import annotations
 
 import copy
+import itertools
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -79,7 +80,7 @@ def chain(key: str, *middle: dict[str, Any]) -> dict[str, Any]:
         node("start", "start"),
         *middle,
         node("end", "end"),
-        edges=[edge(a, b) for a, b in zip(keys, keys[1:], strict=False)],
+        edges=[edge(a, b) for a, b in itertools.pairwise(keys)],
     )
 
 
