@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Result, delete, func, or_, select, update
+from sqlalchemy import Result, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from potok.errors import N_, TooManyRequests, ValidationFailed
@@ -103,6 +103,30 @@ class SessionLookup:
     touch: bool = False
 
 
+_SESSION_OWNER = (
+    select(
+        UserSession.id,
+        UserSession.created_at,
+        UserSession.last_seen_at,
+        UserSession.revoked_at,
+        User.id,
+        User.username,
+        User.full_name,
+        User.email,
+        User.language,
+        User.department_id,
+        User.is_active,
+    )
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.id == bindparam("digest"))
+)
+_ROLES_OF = (
+    select(Role.key, Role.capabilities, Role.all_capabilities)
+    .join(user_roles, user_roles.c.role_id == Role.id)
+    .where(user_roles.c.user_id == bindparam("user_id"))
+)
+
+
 def find_session(
     session: Session,
     token: str,
@@ -113,24 +137,8 @@ def find_session(
 ) -> SessionLookup:
     """Who a session cookie belongs to. ``expired`` tells a timed-out or revoked session from
     a cookie that never matched; ``touch`` says ``last_seen_at`` is due for an update."""
-    # Plain columns, not ORM objects: this runs before every request.
-    row = session.execute(
-        select(
-            UserSession.id,
-            UserSession.created_at,
-            UserSession.last_seen_at,
-            UserSession.revoked_at,
-            User.id,
-            User.username,
-            User.full_name,
-            User.email,
-            User.language,
-            User.department_id,
-            User.is_active,
-        )
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.id == token_digest(token))
-    ).first()
+    # Plain columns, not ORM objects, and statements built once: this runs on every request.
+    row = session.execute(_SESSION_OWNER, {"digest": token_digest(token)}).first()
     if row is None:
         return SessionLookup(None)
     session_id, created_at, last_seen_at, revoked_at, user_id = row[:5]
@@ -141,11 +149,7 @@ def find_session(
         or now - created_at > timeouts.absolute
     ):
         return SessionLookup(None, expired=True)
-    roles = session.execute(
-        select(Role.key, Role.capabilities, Role.all_capabilities)
-        .join(user_roles, user_roles.c.role_id == Role.id)
-        .where(user_roles.c.user_id == user_id)
-    ).all()
+    roles = session.execute(_ROLES_OF, {"user_id": user_id}).all()
     current = CurrentUser(
         id=user_id,
         username=row.username,

@@ -93,6 +93,9 @@ def make_environment(template_dirs: Iterable[Path], static: StaticFiles) -> Envi
         loader=ChoiceLoader([FileSystemLoader(str(path)) for path in template_dirs]),
         autoescape=True,
         undefined=StrictUndefined,
+        # Templates ship with the package and change only with it (and a restart): no stat()
+        # of every template file on every render.
+        auto_reload=False,
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,

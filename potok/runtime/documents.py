@@ -10,13 +10,14 @@ document as it is now, and nothing is written.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Table, delete, false, insert, select, update
+from sqlalchemy import Select, Table, bindparam, delete, false, insert, select, update
 from sqlalchemy.orm import Session
 
 from potok.errors import N_, Conflict, NotFound, ValidationFailed
@@ -85,11 +86,28 @@ def _scalar_fields(runtime: StreamRuntime) -> list[Field]:
     return [item for item in runtime.stream.fields if item.key in runtime.compiled.columns]
 
 
+def _multi_values(part: Table) -> Select[Any]:
+    found: Select[Any] = select(part.c.value_id).where(part.c.doc_id == bindparam("doc_id"))
+    return found
+
+
+def _child_rows(part: Table) -> Select[Any]:
+    found: Select[Any] = (
+        select(part)
+        .where(part.c.doc_id == bindparam("doc_id"))
+        .order_by(part.c.position, part.c.id)
+    )
+    return found
+
+
 def load(
     session: Session, runtime: StreamRuntime, doc_id: int, *, include_deleted: bool = False
 ) -> Document:
     table = runtime.compiled.table
-    row = session.execute(select(table).where(table.c.id == doc_id)).mappings().first()
+    by_id = runtime.statement(
+        "load", lambda: select(table).where(table.c.id == bindparam("doc_id"))
+    )
+    row = session.execute(by_id, {"doc_id": doc_id}).mappings().first()
     if row is None or (row["deleted"] and not include_deleted):
         raise NotFound()
     document = Document(
@@ -109,20 +127,21 @@ def load(
         if part is None:
             continue
         if item.storage == "multi":
-            document.values[item.key] = sorted(
-                session.scalars(select(part.c.value_id).where(part.c.doc_id == doc_id))
+            values: Select[Any] = runtime.statement(
+                f"load.{item.key}", functools.partial(_multi_values, part)
             )
+            document.values[item.key] = sorted(session.scalars(values, {"doc_id": doc_id}))
         elif item.storage == "child":
             columns = runtime.compiled.part_columns[item.key]
-            rows = session.execute(
-                select(part).where(part.c.doc_id == doc_id).order_by(part.c.position, part.c.id)
-            ).mappings()
+            lines: Select[Any] = runtime.statement(
+                f"load.{item.key}", functools.partial(_child_rows, part)
+            )
             document.values[item.key] = [
                 {
                     "id": str(line["id"]),
                     **{key: line[column.name] for key, column in columns.items()},
                 }
-                for line in rows
+                for line in session.execute(lines, {"doc_id": doc_id}).mappings()
             ]
     return document
 

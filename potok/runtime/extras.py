@@ -6,7 +6,9 @@ has, and reads only those; the panels of the others are drawn empty without a qu
 
 from __future__ import annotations
 
-from sqlalchemy import exists, false, select
+from typing import Any
+
+from sqlalchemy import BindParameter, Select, bindparam, exists, false, select
 from sqlalchemy.orm import Session
 
 from potok.runtime.tables import Comment, DocumentFile, DocumentLink, Share
@@ -14,8 +16,9 @@ from potok.runtime.tables import Comment, DocumentFile, DocumentLink, Share
 EVERYTHING = frozenset({"comments", "files", "links", "shares"})
 
 
-def present(session: Session, stream: str, doc_id: int) -> frozenset[str]:
-    """The kinds of extras (a subset of :data:`EVERYTHING`) the document has."""
+def _present_statement() -> Select[*tuple[Any, ...]]:
+    stream: BindParameter[str] = bindparam("stream")
+    doc_id: BindParameter[int] = bindparam("doc_id")
     checks = {
         "comments": exists().where(
             Comment.stream == stream, Comment.doc_id == doc_id, Comment.deleted == false()
@@ -27,8 +30,18 @@ def present(session: Session, stream: str, doc_id: int) -> frozenset[str]:
         "links_in": exists().where(DocumentLink.to_stream == stream, DocumentLink.to_id == doc_id),
         "shares": exists().where(Share.stream == stream, Share.doc_id == doc_id),
     }
-    row = session.execute(select(*(check.label(name) for name, check in checks.items()))).one()
-    found = {name for name, value in zip(checks, row, strict=True) if value}
+    found: Select[*tuple[Any, ...]] = select(*(check.label(name) for name, check in checks.items()))
+    return found
+
+
+# Built once: every card asks it, and building the statement cost more than running it.
+_PRESENT = _present_statement()
+
+
+def present(session: Session, stream: str, doc_id: int) -> frozenset[str]:
+    """The kinds of extras (a subset of :data:`EVERYTHING`) the document has."""
+    row = session.execute(_PRESENT, {"stream": stream, "doc_id": doc_id}).one()
+    found = {name for name, value in row._mapping.items() if value}
     if found & {"links_out", "links_in"}:
         found.add("links")
     return frozenset(found) & EVERYTHING

@@ -16,7 +16,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -84,7 +95,7 @@ def linking_fields(
     return found
 
 
-def _points_to(runtime: StreamRuntime, item: Field, doc_id: int) -> ColumnElement[bool]:
+def _points_to(runtime: StreamRuntime, item: Field, doc_id: Any) -> ColumnElement[bool]:
     table = runtime.compiled.table
     if item.type == "link":
         return runtime.compiled.columns[item.key] == doc_id
@@ -104,34 +115,48 @@ def reverse_links(
     """Who links to ``doc_id`` of ``target``: the counts of every linking field in one query,
     then the newest ``shown`` documents of each non-empty group. Fields hidden from the user
     are skipped."""
-    wheres = []
-    for runtime, item in linking_fields(runtimes, target.key):
-        if item.key in permissions.access_for(user, runtime).hidden:
-            continue
-        table = runtime.compiled.table
-        where = and_(
-            _points_to(runtime, item, doc_id),
-            table.c.deleted == false(),
-            permissions.readable(session, user, runtime),
-        )
-        wheres.append((runtime, item, where))
-    if not wheres:
-        return []
-    counts = [
-        select(func.count()).select_from(runtime.compiled.table).where(where).scalar_subquery()
-        for runtime, _, where in wheres
+    pairs = [
+        (runtime, item, permissions.access_for(user, runtime))
+        for runtime, item in linking_fields(runtimes, target.key)
     ]
-    found = session.execute(select(*counts)).one()
+    pairs = [
+        (runtime, item, access) for runtime, item, access in pairs if item.key not in access.hidden
+    ]
+    if not pairs:
+        return []
+    scopes = [access.read for _, _, access in pairs]
+
+    def build() -> tuple[Select[*tuple[Any, ...]], list[Select[Any]]]:
+        me: BindParameter[int] = bindparam("me")
+        doc: BindParameter[int] = bindparam("doc_id")
+        departments: BindParameter[list[int]] = bindparam("departments", expanding=True)
+        counts: list[ScalarSelect[int]] = []
+        newest: list[Select[Any]] = []
+        for (runtime, item, _), scope in zip(pairs, scopes, strict=True):
+            table = runtime.compiled.table
+            where = and_(
+                _points_to(runtime, item, doc),
+                table.c.deleted == false(),
+                permissions.readable_within(runtime, scope, me, departments),
+            )
+            counts.append(select(func.count()).select_from(table).where(where).scalar_subquery())
+            newest.append(select(table.c.id).where(where).order_by(table.c.id.desc()).limit(shown))
+        return select(*counts), newest
+
+    # Built once per combination of linking fields, read scopes and page size.
+    signature = ";".join(
+        f"{runtime.key}.{item.key}.{scope}"
+        for (runtime, item, _), scope in zip(pairs, scopes, strict=True)
+    )
+    counted, newest = target.statement(f"reverse:{shown}:{signature}", build)
+    departments = permissions.department_ids(session, user) if "department" in scopes else []
+    params = {"me": user.id, "doc_id": doc_id, "departments": departments}
+    found = session.execute(counted, params).one()
     groups = []
-    for (runtime, item, where), count in zip(wheres, found, strict=True):
+    for (runtime, item, _), count, first in zip(pairs, found, newest, strict=True):
         if not count:
             continue
-        table = runtime.compiled.table
-        ids = list(
-            session.scalars(
-                select(table.c.id).where(where).order_by(table.c.id.desc()).limit(shown)
-            )
-        )
+        ids = list(session.scalars(first, params))
         names = titles(session, runtime, ids)
         groups.append(ReverseGroup(runtime, item, count, [(i, names.get(i, f"#{i}")) for i in ids]))
     return groups

@@ -18,7 +18,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, false, or_, select, true
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    bindparam,
+    event,
+    false,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from potok.platform.auth import CurrentUser
@@ -123,28 +133,43 @@ def scope_clause(
     session: Session, user: CurrentUser, runtime: StreamRuntime, scope: str
 ) -> ColumnElement[bool]:
     """Documents within ``scope`` for ``user`` (trash not excluded here)."""
+    departments = department_ids(session, user) if scope == "department" else []
+    return _scope(runtime, scope, user.id, departments)
+
+
+def _scope(runtime: StreamRuntime, scope: str, me: Any, departments: Any) -> ColumnElement[bool]:
+    """``scope`` as SQL; ``me`` and ``departments`` are values or bound parameters."""
     if scope == "all":
         return true()
     if scope == "none":
         return false()
     owners = _owners(runtime)
-    clauses = [column == user.id for column in owners]
-    if scope == "department":
-        departments = department_ids(session, user)
-        if departments:
-            people = select(User.id).where(User.department_id.in_(departments))
-            clauses += [column.in_(people) for column in owners]
+    clauses = [column == me for column in owners]
+    if scope == "department" and (departments or isinstance(departments, BindParameter)):
+        people = select(User.id).where(User.department_id.in_(departments))
+        clauses += [column.in_(people) for column in owners]
     return or_(*clauses)
+
+
+def _shared(runtime: StreamRuntime, me: Any) -> ColumnElement[bool]:
+    return runtime.compiled.table.c.id.in_(
+        select(Share.doc_id).where(Share.stream == runtime.key, Share.user_id == me)
+    )
+
+
+def readable_within(
+    runtime: StreamRuntime, scope: str, me: Any, departments: Any
+) -> ColumnElement[bool]:
+    """:func:`readable` for a statement built once: ``scope`` is the user's read scope,
+    ``me`` and ``departments`` bound parameters (``departments`` an expanding one, given
+    :func:`department_ids`)."""
+    return or_(_scope(runtime, scope, me, departments), _shared(runtime, me))
 
 
 def readable(session: Session, user: CurrentUser, runtime: StreamRuntime) -> ColumnElement[bool]:
     """The SQL condition for documents of ``runtime``'s stream that ``user`` may read."""
     access = access_for(user, runtime)
-    table = runtime.compiled.table
-    shared = table.c.id.in_(
-        select(Share.doc_id).where(Share.stream == runtime.key, Share.user_id == user.id)
-    )
-    return or_(scope_clause(session, user, runtime, access.read), shared)
+    return or_(scope_clause(session, user, runtime, access.read), _shared(runtime, user.id))
 
 
 def can(
@@ -174,13 +199,24 @@ def _rights(
     session: Session, user: CurrentUser, runtime: StreamRuntime, doc_id: int
 ) -> dict[str, bool]:
     access = access_for(user, runtime)
-    table = runtime.compiled.table
-    clauses = [
-        readable(session, user, runtime).label("read"),
-        scope_clause(session, user, runtime, access.edit).label("edit"),
-        scope_clause(session, user, runtime, access.delete).label("delete"),
-    ]
-    row = session.execute(select(*clauses).where(table.c.id == doc_id)).first()
+    scopes = (access.read, access.edit, access.delete)
+
+    def build() -> Select[*tuple[Any, ...]]:
+        me: BindParameter[int] = bindparam("me")
+        departments: BindParameter[list[int]] = bindparam("departments", expanding=True)
+        read = readable_within(runtime, access.read, me, departments)
+        edit, delete = (_scope(runtime, scope, me, departments) for scope in scopes[1:])
+        rights: Select[*tuple[Any, ...]] = select(
+            read.label("read"), edit.label("edit"), delete.label("delete")
+        )
+        return rights.where(runtime.compiled.table.c.id == bindparam("doc_id"))
+
+    # One statement per combination of scopes, built once per stream.
+    statement = runtime.statement("rights." + ".".join(scopes), build)
+    departments = department_ids(session, user) if "department" in scopes else []
+    row = session.execute(
+        statement, {"me": user.id, "departments": departments, "doc_id": doc_id}
+    ).first()
     return {action: bool(row is not None and row[index]) for index, action in enumerate(ACTIONS)}
 
 

@@ -9,10 +9,10 @@ and compiled formulas in evaluation order.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from potok.metadata.tables import MetaVersion
 from potok.metadata.validate import field_kinds
 
 RULES = ("visible_when", "required_when", "readonly_when")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,22 @@ class StreamRuntime:
     computed: Mapping[str, Formula]
     formula_order: tuple[str, ...]
     column_formulas: Mapping[tuple[str, str], Formula] = field(default_factory=dict)
+    # Statements over this stream's tables built once (see statement()); they go with the
+    # runtime when metadata changes.
+    _statements: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def key(self) -> str:
         return self.stream.key
+
+    def statement(self, name: str, build: Callable[[], T]) -> T:
+        """The statement ``name`` over this stream's tables, built by ``build`` on first use
+        (statements take bound parameters; building one costs more than running it)."""
+        try:
+            return cast(T, self._statements[name])
+        except KeyError:
+            built = self._statements[name] = build()
+            return built
 
     def fields(self) -> tuple[Field, ...]:
         return self.stream.fields
@@ -93,6 +106,9 @@ def _published(session: Session, _context: Any) -> None:
         session.info.pop(_CHECKED, None)
 
 
+_STAMP = select(func.max(MetaVersion.id))
+
+
 class Streams:
     """The runtime view of every published stream (one per app, shared by threads)."""
 
@@ -106,7 +122,7 @@ class Streams:
         a request sees one version of its streams, and asks the database only once."""
         if session.info.get(_CHECKED) is self:
             return
-        stamp = session.scalar(select(func.max(MetaVersion.id)))
+        stamp = session.scalar(_STAMP)
         session.info[_CHECKED] = self
         if stamp == self._stamp:
             return

@@ -3,7 +3,7 @@
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from potok.errors import ValidationFailed
 from potok.platform import auth
@@ -204,3 +204,40 @@ def test_the_session_token_is_not_stored_in_clear(client, create_user, db):
     with db.session() as session:
         stored = session.scalars(select(UserSession.id)).one()
     assert token not in stored and len(stored) == 64
+
+
+def _transactions(db, action):
+    """How many transactions ``action`` opened on the app's engine."""
+    opened = []
+
+    def begin(connection):
+        opened.append(connection)
+
+    event.listen(db.engine, "begin", begin)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "begin", begin)
+    return len(opened)
+
+
+def test_a_page_looks_the_session_up_in_its_own_transaction(as_user, db, clock):
+    anna = as_user("anna")
+    assert anna.get("/account").status_code == 200
+    # One transaction for the whole request: the session cookie is looked up in the view's.
+    assert _transactions(db, lambda: anna.get("/account")) == 1
+    # Once in a while the session's last-seen time is written: one more, writing.
+    clock.advance(seconds=auth.LAST_SEEN_RESOLUTION.total_seconds() * 2)
+    assert _transactions(db, lambda: anna.get("/account")) == 2
+    with db.session() as session:
+        seen = session.scalars(select(UserSession.last_seen_at)).one()
+    assert seen == clock()
+
+
+def test_an_unknown_page_still_knows_who_is_asking(as_user, db):
+    anna = as_user("anna")
+    with db.session(write=True) as session:
+        session.execute(update(User).values(language="ru"))
+    response = anna.get("/no-such-page")
+    assert response.status_code == 404
+    assert 'lang="ru"' in response.text

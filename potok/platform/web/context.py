@@ -159,15 +159,32 @@ class Ctx:
         return response
 
 
+def _allowed(user: CurrentUser | None, login: bool, capability: str | None) -> None:
+    if login and user is None:
+        raise NotAuthenticated()
+    if capability is not None and (user is None or not user.can(capability)):
+        raise PermissionDenied()
+
+
+@dataclass(frozen=True)
+class _Guard:
+    login: bool
+    capability: str | None
+
+
 def _run(
     view: View,
     request: Request,
     services: Services,
-    user: CurrentUser | None,
+    guard: _Guard,
     form: FormData,
     write: bool,
 ) -> Response:
     with services.db.session(write=write) as session:
+        # The session cookie is looked up here, in this transaction (unless an unsafe
+        # request had it looked up before its body was read).
+        user = current_user(request.scope, session)
+        _allowed(user, guard.login, guard.capability)
         ctx = Ctx(
             request=request,
             services=services,
@@ -187,26 +204,26 @@ def endpoint(
     *, login: bool = True, capability: str | None = None, write: bool | None = None
 ) -> Callable[[View], Callable[[Request], Awaitable[Response]]]:
     """Turn a view of :class:`Ctx` into a Starlette endpoint (see the module docstring)."""
+    guard = _Guard(login, capability)
 
     def decorate(view: View) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(view)
         async def run(request: Request) -> Response:
             services: Services = request.app.state.services
-            user = current_user(request.scope)
-            if login and user is None:
-                raise NotAuthenticated()
-            if capability is not None and (user is None or not user.can(capability)):
-                raise PermissionDenied()
             unsafe = request.method not in SAFE_METHODS
             form = FormData()
             if unsafe:
+                # Who is asking is known before a body is read: a stranger's upload is refused
+                # unread. (Safe requests look the user up in the view's own transaction.)
+                user = await run_in_threadpool(current_user, request.scope)
+                _allowed(user, login, capability)
                 try:
                     form = await request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS)
                 except MultiPartException as exc:
                     raise BadRequest() from exc
             try:
                 return await run_in_threadpool(
-                    _run, view, request, services, user, form, unsafe if write is None else write
+                    _run, view, request, services, guard, form, unsafe if write is None else write
                 )
             finally:
                 await form.close()

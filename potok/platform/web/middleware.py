@@ -4,9 +4,11 @@ user is (session cookie) and which language they read."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -16,7 +18,7 @@ from potok.errors import PayloadTooLarge, PotokError
 from potok.platform import auth
 from potok.platform.i18n import ByteSize
 from potok.platform.web.errors import as_potok_error, render_error
-from potok.platform.web.page import EXPIRED_KEY, LANG_COOKIE, LANG_KEY, USER_KEY
+from potok.platform.web.page import EXPIRED_KEY, LANG_COOKIE, LANG_KEY, PENDING_KEY, USER_KEY
 
 if TYPE_CHECKING:
     from potok.platform.services import Services
@@ -142,27 +144,35 @@ def _cookies(scope: Scope) -> dict[str, str]:
 
 
 class SessionMiddleware:
-    """Puts the logged-in user (or None) and the interface language into the scope."""
+    """Puts who the user is (or None) and the interface language into the scope.
+
+    The session cookie is looked up lazily (``page.resolve_session``): a view looks it up in
+    its own worker thread and database transaction, so a request makes one thread hop and
+    one transaction, not two. Whatever needs the user first — a view, an error page — asks.
+    """
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
         self.services = services
 
-    def _lookup(self, token: str) -> auth.SessionLookup:
+    def _lookup(self, token: str, session: Session | None) -> auth.SessionLookup:
         services = self.services
         now = services.clock()
-        with services.db.session() as session:
-            found = auth.find_session(
-                session,
-                token,
-                now=now,
-                timeouts=services.timeouts,
-                registry=services.capabilities,
-            )
+        if session is None:
+            with services.db.session() as own:
+                found = self._find(own, token, now)
+        else:
+            found = self._find(session, token, now)
         if found.touch and found.user is not None:
-            with services.db.session(write=True) as session:
-                auth.touch_session(session, found.user.session_id, now)
+            with services.db.session(write=True) as writing:
+                auth.touch_session(writing, found.user.session_id, now)
         return found
+
+    def _find(self, session: Session, token: str, now: datetime) -> auth.SessionLookup:
+        services = self.services
+        return auth.find_session(
+            session, token, now=now, timeouts=services.timeouts, registry=services.capabilities
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -170,22 +180,24 @@ class SessionMiddleware:
             return
         cookies = _cookies(scope)
         token = cookies.get(auth.SESSION_COOKIE)
-        found = auth.SessionLookup(None)
+        scope[USER_KEY] = None
+        scope[EXPIRED_KEY] = False
+        scope[LANG_KEY] = self._language(None, cookies)
         if token:
-            try:
-                found = await run_in_threadpool(self._lookup, token)
-            except Exception as exc:
-                error: PotokError = as_potok_error(exc)
-                if error.status >= 500 and not isinstance(exc, PotokError):
-                    log.error("session lookup failed", exc_info=exc)
-                scope[LANG_KEY] = self._language(None, cookies)
-                request = Request(scope, receive)
-                response = await run_in_threadpool(render_error, self.services, request, error)
-                await response(scope, receive, send)
-                return
-        scope[USER_KEY] = found.user
-        scope[EXPIRED_KEY] = found.expired
-        scope[LANG_KEY] = self._language(found.user, cookies)
+
+            def resolve(scope: Scope, session: Session | None) -> None:
+                try:
+                    found = self._lookup(token, session)
+                except Exception as exc:
+                    error = as_potok_error(exc)
+                    if error.status >= 500 and not isinstance(exc, PotokError):
+                        log.error("session lookup failed", exc_info=exc)
+                    raise error from exc
+                scope[USER_KEY] = found.user
+                scope[EXPIRED_KEY] = found.expired
+                scope[LANG_KEY] = self._language(found.user, cookies)
+
+            scope[PENDING_KEY] = resolve
         await self.app(scope, receive, send)
 
     def _language(self, user: auth.CurrentUser | None, cookies: dict[str, str]) -> str:

@@ -21,16 +21,29 @@ if TYPE_CHECKING:
 USER_KEY = "potok.user"
 LANG_KEY = "potok.lang"
 EXPIRED_KEY = "potok.session_expired"
+# A session cookie not looked up yet: a callable ``(scope, session | None) -> None`` that fills
+# USER_KEY, EXPIRED_KEY and LANG_KEY (see ``middleware.SessionMiddleware``).
+PENDING_KEY = "potok.session_pending"
 LANG_COOKIE = "potok_lang"
 FLASH_COOKIE = "potok_flash"
 
 
-def current_user(scope: Scope) -> CurrentUser | None:
+def resolve_session(scope: Scope, session: Any = None) -> None:
+    """Look up the session cookie now if nobody has yet — in the caller's thread and, when
+    given, in the caller's database session (a view's), so a request asks only once."""
+    pending = scope.pop(PENDING_KEY, None)
+    if pending is not None:
+        pending(scope, session)
+
+
+def current_user(scope: Scope, session: Any = None) -> CurrentUser | None:
+    resolve_session(scope, session)
     user = scope.get(USER_KEY)
     return user if isinstance(user, CurrentUser) else None
 
 
 def translator_for(services: Services, scope: Scope) -> Translator:
+    resolve_session(scope)
     return services.catalogs.translator(scope.get(LANG_KEY))
 
 
