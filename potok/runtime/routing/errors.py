@@ -16,6 +16,13 @@ class TaskClosed(Conflict):
     message = N_("This task is already closed; nothing was changed.")
 
 
+class TaskDelegated(Conflict):
+    message = N_(
+        "This task is with the colleague it was delegated to; it comes back to you when they "
+        "are done."
+    )
+
+
 class NotYourTask(PermissionDenied):
     message = N_("This task is not yours to decide.")
 

@@ -39,6 +39,7 @@ from potok.runtime.routing.errors import (
     RouteNotRunning,
     SelfApprovalForbidden,
     TaskClosed,
+    TaskDelegated,
     UnknownDecision,
 )
 from potok.runtime.routing.steps import add_task, close_tasks, first_positions, open_tasks
@@ -70,6 +71,8 @@ def _begin(
 
 
 def _check_open(step: Step, task: RouteTask) -> None:
+    if task.status == "delegated":
+        raise TaskDelegated()
     if task.status != "open":
         raise TaskClosed()
     if not executors.may_act(step.session, task, step.actor.user_id, step.now.date()):

@@ -17,6 +17,7 @@ from potok.runtime.routing.errors import (
     RouteNotRunning,
     SelfApprovalForbidden,
     TaskClosed,
+    TaskDelegated,
     UnknownDecision,
 )
 from tests.runtime.routing.conftest import NOW, World, chain, edge, node, route
@@ -203,7 +204,7 @@ def test_delegation_returns_the_task_to_its_owner(world: World) -> None:
             now=NOW,
         ).id
     assert world.open_tasks(instance) == [("visa", "junior", "delegated")]
-    with pytest.raises(TaskClosed):
+    with pytest.raises(TaskDelegated):
         world.decide(task, "legal", "approve")  # delegated: waits for the colleague
     world.decide(child, "junior", "complete", "Looks fine")
     assert world.open_tasks(instance) == [("visa", "legal", "approval")]
