@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import socket
 from typing import Any
@@ -72,3 +73,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def list_count(client: Client, page: Any) -> str:
+    """The count a list page loads after its rows ("Documents: 3"), fetched from the URL the
+    page asks (its ``hx-get``)."""
+    found = re.search(r'id="list-count" hx-get="([^"]+)"', page.text)
+    assert found, "the list page does not ask for its count"
+    response = client.get(html.unescape(found.group(1)), headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    return re.sub(r"<[^>]+>", "", response.text).strip()

@@ -7,6 +7,10 @@
 - Keyset pagination on (sort column, id): the next page starts after the last row shown, so
   page 1,000 costs what page 1 costs. Empty values sort last in both directions.
 - Counting stops at 10,000 ("10,000+"): an exact count of a million rows is never worth it.
+  A list page asks for its count separately (:func:`count`), so its rows never wait for it.
+- On SQLite a filtered page first looks among the next few thousand rows in sort
+  order, which an index gives without sorting; only when they hold less than a page does it
+  fall back to the plan SQLite chooses (read what the filters' indexes find, then sort).
 - Group counts (the side panel) are one GROUP BY over an indexed reference column (or a
   multi-valued field's part table, indexed by value), computed only when asked for, top 50.
 - Saved filters (personal, or shared when ``owner_id`` is None) and each user's columns and
@@ -47,6 +51,8 @@ from potok.runtime.tables import ListPreference, SavedFilter
 
 PAGE = 50
 COUNT_LIMIT = 10_000
+# How many rows in sort order a filtered or searched page on SQLite looks at first (see page()).
+WINDOW = 5_000
 GROUPS = 50
 SYSTEM_SORTS = ("created_at", "updated_at", "reg_number")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -182,7 +188,7 @@ def _decode(runtime: StreamRuntime, sort: Sort, token: str) -> tuple[bool, Any, 
 class Page:
     rows: list[Mapping[str, Any]]
     next_after: str | None
-    count: int
+    count: int | None  # None: not counted (see count())
     count_capped: bool
 
 
@@ -220,7 +226,11 @@ def page(
     after: str = "",
     now: datetime,
     size: int = PAGE,
+    counted: bool = True,
+    window: int = WINDOW,
 ) -> Page:
+    """One page of the list. ``counted=False`` leaves the count to :func:`count` (a list
+    page shows its rows first and its count a moment later)."""
     table = runtime.compiled.table
     query = base_query(session, user, runtime, search=search, condition=condition, now=now)
     shown = [table.c.id, table.c.reg_number, table.c.created_at, table.c.version] + [
@@ -229,36 +239,66 @@ def page(
     order_column = runtime.compiled.column(sort.key)
     if all(column.name != order_column.name for column in shown):
         shown.append(order_column)
-    rows_query = query.with_only_columns(*shown)
     position = _decode(runtime, sort, after) if after else None
+    beyond: list[ColumnElement[bool]] = []
     if position is not None:
         is_null, value, last_id = position
         before_after = table.c.id < last_id if sort.descending else table.c.id > last_id
         if is_null:
-            rows_query = rows_query.where(order_column.is_(None), before_after)
+            beyond.append(and_(order_column.is_(None), before_after))
         else:
-            beyond = order_column < value if sort.descending else order_column > value
-            rows_query = rows_query.where(
-                or_(beyond, and_(order_column == value, before_after), order_column.is_(None))
+            further = order_column < value if sort.descending else order_column > value
+            beyond.append(
+                or_(further, and_(order_column == value, before_after), order_column.is_(None))
             )
     ordering = order_column.desc() if sort.descending else order_column.asc()
     id_order = table.c.id.desc() if sort.descending else table.c.id.asc()
-    rows: list[Mapping[str, Any]] = [
-        dict(row)
-        for row in session.execute(
-            rows_query.order_by(ordering.nulls_last(), id_order).limit(size + 1)
-        ).mappings()
-    ]
+    order = (ordering.nulls_last(), id_order)
+    rows_query = query.with_only_columns(*shown).where(*beyond).order_by(*order)
+    rows: list[Mapping[str, Any]] = []
+    if window and condition and not search.strip() and session.get_bind().dialect.name == "sqlite":
+        # SQLite's planner reads every row a filter's index finds and sorts them, however few
+        # are wanted. First look among the next ``window`` rows in sort order (an index scan);
+        # when they hold a whole page it is the page — later rows sort after all of them.
+        # (Not for a search: the words' matches are gathered first whatever the plan.)
+        nearest = select(table.c.id).where(*beyond).order_by(*order).limit(window)
+        rows = _rows(session, rows_query.where(table.c.id.in_(nearest.scalar_subquery())), size)
+    if len(rows) <= size:
+        rows = _rows(session, rows_query, size)
     next_after = None
     if len(rows) > size:
         rows = rows[:size]
         last = rows[-1]
         next_after = _encode(last[order_column.name], last["id"])
-    counted = (
-        session.scalar(select(func.count()).select_from(query.limit(COUNT_LIMIT + 1).subquery()))
-        or 0
-    )
-    return Page(rows, next_after, min(counted, COUNT_LIMIT), counted > COUNT_LIMIT)
+    if not counted:
+        return Page(rows, next_after, None, False)
+    total, capped = _count(session, query)
+    return Page(rows, next_after, total, capped)
+
+
+def _rows(session: Session, query: Select[Any], size: int) -> list[Mapping[str, Any]]:
+    return [dict(row) for row in session.execute(query.limit(size + 1)).mappings()]
+
+
+def count(
+    session: Session,
+    user: CurrentUser,
+    runtime: StreamRuntime,
+    *,
+    search: str = "",
+    condition: Any = None,
+    now: datetime,
+) -> tuple[int, bool]:
+    """How many documents the list finds, exactly up to :data:`COUNT_LIMIT`; the flag says
+    there are more."""
+    query = base_query(session, user, runtime, search=search, condition=condition, now=now)
+    return _count(session, query)
+
+
+def _count(session: Session, query: Select[Any]) -> tuple[int, bool]:
+    limited = query.limit(COUNT_LIMIT + 1).subquery()
+    found = session.scalar(select(func.count()).select_from(limited)) or 0
+    return min(found, COUNT_LIMIT), found > COUNT_LIMIT
 
 
 def group_counts(

@@ -10,6 +10,7 @@ the selected rows (``/s/<stream>/bulk``: set a field, reassign, move to the tras
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -247,16 +248,21 @@ def _owner_field(place: Place) -> Field | None:
     return item
 
 
-@endpoint()
-def stream_list(ctx: Ctx) -> Response:
-    place = stream_place(ctx)
+@dataclass
+class _Criteria:
+    """What the list's query parameters ask for: filters, the search words, and what was
+    wrong with them (said above the list, never an error page)."""
+
+    found: filters.Filters
+    condition: Any
+    search: str
+    problems: list[str]
+
+
+def _criteria(ctx: Ctx, place: Place) -> _Criteria:
     runtime = place.runtime
     params = ctx.request.query_params
     found = filters.parse(runtime, place.access, params.multi_items(), zone=ctx.t.tz)
-    preference = listing.preference(ctx.db, ctx.me, runtime.key)
-    columns = _list_columns(place, preference.columns if preference else None)
-    sort, explicit = _sort(ctx, place, preference.sort if preference else [])
-    search = clean_query(params.get("q", ""))
     problems = _problems(ctx, place, found.problems)
     condition = found.condition()
     try:
@@ -266,6 +272,40 @@ def stream_list(ctx: Ctx) -> Response:
         problems.append(ctx.t.gettext(N_("The filters are too complex; they are left out.")))
         found = filters.Filters()
         condition = None
+    return _Criteria(found, condition, clean_query(params.get("q", "")), problems)
+
+
+@endpoint()
+def list_count(ctx: Ctx) -> Response:
+    """The list's count, asked for by the list page once its rows are shown."""
+    place = stream_place(ctx)
+    criteria = _criteria(ctx, place)
+    total, capped = listing.count(
+        ctx.db,
+        ctx.me,
+        place.runtime,
+        search=criteria.search,
+        condition=criteria.condition,
+        now=ctx.now,
+    )
+    return ctx.render("runtime/_list_count.html", {"total": total, "capped": capped})
+
+
+@endpoint()
+def stream_list(ctx: Ctx) -> Response:
+    place = stream_place(ctx)
+    runtime = place.runtime
+    params = ctx.request.query_params
+    criteria = _criteria(ctx, place)
+    found, condition, search, problems = (
+        criteria.found,
+        criteria.condition,
+        criteria.search,
+        criteria.problems,
+    )
+    preference = listing.preference(ctx.db, ctx.me, runtime.key)
+    columns = _list_columns(place, preference.columns if preference else None)
+    sort, explicit = _sort(ctx, place, preference.sort if preference else [])
     result = listing.page(
         ctx.db,
         ctx.me,
@@ -276,6 +316,7 @@ def stream_list(ctx: Ctx) -> Response:
         condition=condition,
         after=params.get("after", "")[:500],
         now=ctx.now,
+        counted=False,
     )
     names = lookups(ctx)
     for row in result.rows:
@@ -328,6 +369,10 @@ def stream_list(ctx: Ctx) -> Response:
     }
     if appending and ctx.is_htmx:
         return ctx.render("runtime/list.html", context, fragment="runtime/_list_rows.html")
+    counted = [(name, value) for name, value in searched if value]
+    context["count_href"] = ctx.url("runtime:count", stream=runtime.key) + (
+        "?" + urlencode(counted) if counted else ""
+    )
     choices = choices_for(
         ctx,
         place,
@@ -615,6 +660,7 @@ def pick(ctx: Ctx) -> Response:
         search=search,
         now=ctx.now,
         size=20,
+        counted=False,
     )
     names = titles(ctx.db, place.runtime, [row["id"] for row in found.rows])
     return ctx.render(
@@ -628,6 +674,7 @@ def pick(ctx: Ctx) -> Response:
 
 
 routes: list[BaseRoute] = [
+    Route("/{stream}/count", list_count, name="count"),
     Route("/{stream}/filters", save_filter, methods=["POST"], name="save_filter"),
     Route(
         "/{stream}/filters/{filter_id:int}/delete",

@@ -63,7 +63,7 @@ def _group(ctx: Ctx, runtime: StreamRuntime, query: str) -> Group | None:
         Hit(row["id"], names.get(row["id"]) or row["reg_number"] or f"#{row['id']}")
         for row in found.rows
     ]
-    return Group(runtime, hits, found.count, found.count_capped)
+    return Group(runtime, hits, found.count or 0, found.count_capped)
 
 
 @endpoint()
