@@ -370,6 +370,38 @@ def check_stream(document: Mapping[str, Any], documents: Documents) -> list[Prob
             )
     found += _check_formulas(document)
     found += _check_conditions(document)
+    found += _check_route_choice(document, documents)
+    return found
+
+
+def _check_route_choice(document: Mapping[str, Any], documents: Documents) -> list[Problem]:
+    """The stream's ``routes``: each named route exists and is for this stream, each
+    condition refers to fields of the stream."""
+    choice = document.get("routes")
+    if not choice:
+        return []
+    found: list[Problem] = []
+    named: list[tuple[str, Any]] = []
+    if "default" in choice:
+        named.append(("routes.default", choice["default"]))
+    for index, item in enumerate(choice.get("conditional", [])):
+        named.append((f"routes.conditional[{index}].route", item["route"]))
+        for issue in conditions.check(item["when"], field_kinds(document)):
+            found.append(
+                problem(
+                    f"routes.conditional[{index}].when.{issue.path}".rstrip("."),
+                    issue.message,
+                    **dict(getattr(issue, "params", {}) or {}),
+                )
+            )
+    if not named:
+        found.append(problem("routes", N_("Name a default route or a conditional one.")))
+    for path, key in named:
+        route = documents.get(("route", str(key)))
+        if route is None:
+            found.append(problem(path, N_("There is no route %(key)s."), key=key))
+        elif route.get("stream") != document["key"]:
+            found.append(problem(path, N_("Route %(route)s is not for this stream."), route=key))
     return found
 
 

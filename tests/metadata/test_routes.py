@@ -550,3 +550,84 @@ def test_absurd_input_stops_at_the_schema() -> None:
     document = contract_route()
     document["edges"][2]["when"] = {"and": [{"and": []}]} | {"or": []}
     assert any("edges[2].when" in str(item) for item in check_document(document))
+
+
+# Which route a stream's documents follow (the stream's "routes") -----------------------------
+
+
+def contracts_choosing(choice: Any) -> dict[str, Any]:
+    document = copy.deepcopy(CONTRACTS)
+    document["routes"] = choice
+    return document
+
+
+def test_a_stream_names_its_default_and_conditional_routes() -> None:
+    big = contract_route() | {"key": "big_contract"}
+    choice = {
+        "default": "contract_approval",
+        "conditional": [{"when": {">": [{"var": "amount"}, 1000000]}, "route": "big_contract"}],
+        "start": "on_registration",
+    }
+    document = contracts_choosing(choice)
+    assert check_document(document) == []
+    assert problems(contract_route(), big, document) == []
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [
+        pytest.param(
+            {"default": "nowhere"},
+            "stream contracts › routes.default: There is no route nowhere.",
+            id="missing-route",
+        ),
+        pytest.param(
+            {"default": "client_check"},
+            "stream contracts › routes.default: Route client_check is not for this stream.",
+            id="route-of-another-stream",
+        ),
+        pytest.param(
+            {
+                "default": "contract_approval",
+                "conditional": [{"when": {"==": [{"var": "colour"}, "red"]}, "route": "nowhere"}],
+            },
+            "stream contracts › routes.conditional[0].route: There is no route nowhere.",
+            id="missing-conditional-route",
+        ),
+        pytest.param(
+            {"start": "manual"},
+            "stream contracts › routes: Name a default route or a conditional one.",
+            id="no-route-named",
+        ),
+    ],
+)
+def test_route_choice_problems(choice: Any, expected: str) -> None:
+    other = {
+        "kind": "route",
+        "key": "client_check",
+        "labels": labels("Client check"),
+        "stream": "clients",
+        "nodes": [node("start", "start"), node("end", "end")],
+        "edges": [edge("start", "end")],
+    }
+    assert expected in problems(contract_route(), other, contracts_choosing(choice))
+
+
+def test_a_route_choice_condition_must_name_fields_of_the_stream() -> None:
+    choice = {
+        "default": "contract_approval",
+        "conditional": [{"when": {"==": [{"var": "colour"}, "red"]}, "route": "contract_approval"}],
+    }
+    found = problems(contract_route(), contracts_choosing(choice))
+    assert len(found) == 1
+    assert found[0].startswith("stream contracts › routes.conditional[0].when")
+    assert "colour" in found[0]
+
+
+def test_a_route_choice_of_the_wrong_shape_stops_at_the_schema() -> None:
+    for choice in (
+        {"default": "contract_approval", "start": "sometimes"},
+        {"default": "contract_approval", "conditional": [{"route": "contract_approval"}]},
+        {"default": "contract_approval", "extra": True},
+    ):
+        assert check_document(contracts_choosing(choice)) != []
