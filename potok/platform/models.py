@@ -302,6 +302,8 @@ class RouteTask(Base):
     __table_args__ = (
         Index("ix_route_tasks_assignee", "assignee_id", "status"),
         Index("ix_route_tasks_instance", "instance_id", "status"),
+        Index("ix_route_tasks_original", "original_assignee_id", "status"),
+        Index("ix_route_tasks_decided", "decided_by_id", "decided_at", "id"),
     )
 
 
