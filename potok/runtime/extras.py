@@ -1,4 +1,5 @@
-"""What hangs on a document besides its fields — comments, files, ad-hoc links, shares.
+"""What hangs on a document besides its fields — comments, files, ad-hoc links, shares, a
+route.
 
 Most documents have none of these. A card asks once, in one query, which of them a document
 has, and reads only those; the panels of the others are drawn empty without a query.
@@ -11,9 +12,10 @@ from typing import Any
 from sqlalchemy import BindParameter, Select, bindparam, exists, false, select
 from sqlalchemy.orm import Session
 
+from potok.platform.models import RouteInstance
 from potok.runtime.tables import Comment, DocumentFile, DocumentLink, Share
 
-EVERYTHING = frozenset({"comments", "files", "links", "shares"})
+EVERYTHING = frozenset({"comments", "files", "links", "shares", "route"})
 
 
 def _present_statement() -> Select[*tuple[Any, ...]]:
@@ -29,6 +31,7 @@ def _present_statement() -> Select[*tuple[Any, ...]]:
         ),
         "links_in": exists().where(DocumentLink.to_stream == stream, DocumentLink.to_id == doc_id),
         "shares": exists().where(Share.stream == stream, Share.doc_id == doc_id),
+        "route": exists().where(RouteInstance.stream == stream, RouteInstance.doc_id == doc_id),
     }
     found: Select[*tuple[Any, ...]] = select(*(check.label(name) for name, check in checks.items()))
     return found

@@ -7,7 +7,9 @@ Administrators (a role that may do everything) see and do everything.
 
 *Own* documents are those the user registered or is responsible for (the stream's
 ``owner_field``); *department* adds those of people in the user's department and the
-departments under it. A document is also readable by users it is shared with. Reading is an
+departments under it. A document is also readable by users it is shared with and by its
+route's participants (whoever has or had a task on it — a deputy or a delegate too — and the
+tasks' controllers). Reading is an
 SQL condition (:func:`readable`) so lists, search, pickers, reverse links, reports and
 exports all apply the same rule; single documents are checked with :func:`can`.
 """
@@ -24,6 +26,7 @@ from sqlalchemy import (
     Select,
     bindparam,
     event,
+    exists,
     false,
     or_,
     select,
@@ -32,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from potok.platform.auth import CurrentUser
-from potok.platform.models import Department, User
+from potok.platform.models import Department, RouteInstance, RouteTask, User
 from potok.runtime.streams import StreamRuntime
 from potok.runtime.tables import Share
 
@@ -157,19 +160,42 @@ def _shared(runtime: StreamRuntime, me: Any) -> ColumnElement[bool]:
     )
 
 
+def _participant(runtime: StreamRuntime, me: Any) -> ColumnElement[bool]:
+    """The user has (or had) a task on the document's route, acts for its owner (a deputy),
+    or controls one of its tasks."""
+    return exists().where(
+        RouteInstance.stream == runtime.key,
+        RouteInstance.doc_id == runtime.compiled.table.c.id,
+        RouteTask.instance_id == RouteInstance.id,
+        or_(
+            RouteTask.assignee_id == me,
+            RouteTask.original_assignee_id == me,
+            RouteTask.controller_id == me,
+        ),
+    )
+
+
 def readable_within(
     runtime: StreamRuntime, scope: str, me: Any, departments: Any
 ) -> ColumnElement[bool]:
     """:func:`readable` for a statement built once: ``scope`` is the user's read scope,
     ``me`` and ``departments`` bound parameters (``departments`` an expanding one, given
     :func:`department_ids`)."""
-    return or_(_scope(runtime, scope, me, departments), _shared(runtime, me))
+    return or_(
+        _scope(runtime, scope, me, departments),
+        _shared(runtime, me),
+        _participant(runtime, me),
+    )
 
 
 def readable(session: Session, user: CurrentUser, runtime: StreamRuntime) -> ColumnElement[bool]:
     """The SQL condition for documents of ``runtime``'s stream that ``user`` may read."""
     access = access_for(user, runtime)
-    return or_(scope_clause(session, user, runtime, access.read), _shared(runtime, user.id))
+    return or_(
+        scope_clause(session, user, runtime, access.read),
+        _shared(runtime, user.id),
+        _participant(runtime, user.id),
+    )
 
 
 def can(

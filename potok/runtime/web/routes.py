@@ -12,6 +12,7 @@ from potok.platform.auth import CurrentUser
 from potok.platform.nav import NavItem
 from potok.platform.services import PackageParts, Services
 from potok.runtime import permissions
+from potok.runtime.routing import jobs
 from potok.runtime.streams import Streams
 from potok.runtime.web import (
     comments_views,
@@ -19,6 +20,7 @@ from potok.runtime.web import (
     history_views,
     links_views,
     list_views,
+    route_views,
     search_views,
     trash_views,
     views,
@@ -46,6 +48,7 @@ routes: list[BaseRoute] = [
             *links_views.routes,
             *files_views.routes,
             *comments_views.routes,
+            *route_views.routes,
             *trash_views.routes,
         ],
     ),
@@ -54,7 +57,9 @@ routes: list[BaseRoute] = [
 
 
 def _setup(services: Services) -> None:
-    services.extensions[STREAMS] = Streams()
+    streams = Streams()
+    services.extensions[STREAMS] = streams
+    services.extensions[jobs.ENV] = jobs.make_env(services, streams)
 
 
 def _nav(user: CurrentUser, services: Any, session: Session | None = None) -> list[NavItem]:
@@ -81,4 +86,5 @@ parts = PackageParts(
     static=Path(__file__).parents[1] / "static",
     nav=_nav,
     setup=_setup,
+    jobs=jobs.JOBS,
 )

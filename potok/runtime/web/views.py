@@ -16,7 +16,7 @@ from potok.platform.web.context import Ctx, endpoint
 from potok.runtime import documents, extras, permissions, values
 from potok.runtime.display import Lookups, show
 from potok.runtime.forms import raw_values
-from potok.runtime.web import comments_views, files_views, links_views
+from potok.runtime.web import comments_views, files_views, links_views, route_views
 from potok.runtime.web.common import (
     Place,
     document_of,
@@ -71,7 +71,12 @@ def card(ctx: Ctx) -> Response:
     )
 
 
-CARD_PANELS = (links_views.card_panel, files_views.card_panel, comments_views.card_panel)
+CARD_PANELS = (
+    route_views.card_panel,
+    links_views.card_panel,
+    files_views.card_panel,
+    comments_views.card_panel,
+)
 
 
 def card_panels(ctx: Ctx, place: Place, document: documents.Document) -> list[dict[str, Any]]:
@@ -213,6 +218,7 @@ def register(ctx: Ctx) -> Response:
             status=400,
         )
     ctx.flash(N_("Document %(number)s is registered."), {"number": document.reg_number})
+    route_views.start_on_registration(ctx, place, document)
     return ctx.redirect(ctx.url("runtime:card", stream=place.runtime.key, doc_id=document.id))
 
 

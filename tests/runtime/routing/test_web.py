@@ -1,0 +1,278 @@
+"""The route on the card: which route starts on registration or by hand, the route panel (steps,
+timeline, state, the user's tasks), retry and cancel, and who may read a document because
+they take part in its route."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from potok.platform.models import Role, RouteInstance, RouteTask, User
+from potok.runtime import extras
+from tests.builders import Publisher, field, labels, stream
+from tests.runtime.test_screens import card_id
+
+
+def node(key: str, type_: str, **spec: Any) -> dict[str, Any]:
+    return {"key": key, "type": type_, "labels": labels(key.title(), f"Шаг {key}"), **spec}
+
+
+def route(key: str, *middle: dict[str, Any]) -> dict[str, Any]:
+    keys = ["start", *(item["key"] for item in middle), "end"]
+    return {
+        "kind": "route",
+        "key": key,
+        "labels": labels(key.replace("_", " ").title()),
+        "stream": "deals",
+        "nodes": [node("start", "start"), *middle, node("end", "end")],
+        "edges": [{"from": a, "to": b} for a, b in itertools.pairwise(keys)],
+    }
+
+
+GRANTS = {
+    "grants": [
+        {"role": "sales", "read": "own", "edit": "own", "create": True},
+        {"role": "legal", "read": "own"},
+        {"role": "viewer", "read": "all"},
+    ]
+}
+
+
+def deals(start: str = "on_registration") -> dict[str, Any]:
+    return stream(
+        "deals",
+        field("title", required=True),
+        field("amount", "money"),
+        access=GRANTS,
+        routes={
+            "default": "visa",
+            "conditional": [
+                {"when": {">": [{"var": "amount"}, 1000000]}, "route": "big_visa"},
+            ],
+            "start": start,
+        },
+    )
+
+
+VISA = route(
+    "visa",
+    node(
+        "legal",
+        "approval",
+        executors=[{"role": "legal"}],
+        controller={"user": "carl"},
+    ),
+)
+BIG_VISA = route(
+    "big_visa",
+    node("legal", "approval", executors=[{"role": "legal"}]),
+    node("ceo", "approval", executors=[{"user": "boss"}]),
+)
+
+
+class Company:
+    def __init__(self, publisher: Publisher, db: Any, clock: Any, as_user: Any) -> None:
+        self.publisher, self.db, self.clock, self.as_user = publisher, db, clock, as_user
+
+    def publish(self, start: str = "on_registration") -> None:
+        self.publisher.publish(deals(start), VISA, BIG_VISA)
+
+    def person(self, name: str, *roles: str, **options: Any) -> Any:
+        client = self.as_user(name, **options)
+        with self.db.session(write=True) as session:
+            user = session.scalar(select(User).where(User.username == name))
+            assert user is not None
+            for key in roles:
+                role = session.scalar(select(Role).where(Role.key == key))
+                if role is None:
+                    role = Role(
+                        key=key,
+                        labels=labels(key),
+                        description="",
+                        capabilities=[],
+                        created_at=self.clock(),
+                        updated_at=self.clock(),
+                    )
+                    session.add(role)
+                    session.flush()
+                user.roles.append(role)
+        return client
+
+    def register(self, client: Any, **values: str) -> Any:
+        return client.submit("/s/deals/new", {"title": "Supply", "amount": "500000", **values})
+
+    def instance(self, doc_id: int) -> RouteInstance:
+        with self.db.session() as session:
+            found = session.scalar(
+                select(RouteInstance)
+                .where(RouteInstance.stream == "deals", RouteInstance.doc_id == doc_id)
+                .order_by(RouteInstance.id.desc())
+            )
+            assert found is not None
+            return found
+
+    def open_task(self, doc_id: int) -> RouteTask:
+        with self.db.session() as session:
+            found = session.scalar(
+                select(RouteTask)
+                .join(RouteInstance, RouteInstance.id == RouteTask.instance_id)
+                .where(RouteInstance.doc_id == doc_id, RouteTask.status == "open")
+            )
+            assert found is not None
+            return found
+
+
+@pytest.fixture
+def company(publisher: Publisher, db: Any, clock: Any, as_user: Any, admin: Any) -> Company:
+    found = Company(publisher, db, clock, as_user)
+    found.boss = admin  # type: ignore[attr-defined]  # "boss", the administrator, is the CEO
+    return found
+
+
+def test_registering_starts_the_chosen_route_and_the_card_shows_it(company: Company) -> None:
+    sara = company.person("sara", "sales")
+    lena = company.person("lena", "legal")
+    company.person("carl", "sales")
+    company.publish()
+    response = company.register(sara)
+    assert response.status_code == 303
+    doc_id = card_id(response)
+    assert company.instance(doc_id).route == "visa"
+    card = sara.get(f"/s/deals/{doc_id}")
+    assert card.status_code == 200
+    assert 'id="route"' in card.text and "Visa" in card.text
+    assert '<li class="route-step route-step-current" aria-current="step">' in card.text
+    assert "Route started" in card.text and "Task given to Lena" in card.text
+    assert "Your task" not in card.text  # Sara has no task here
+    task = company.open_task(doc_id)
+    lena_card = lena.get(f"/s/deals/{doc_id}")
+    assert lena_card.status_code == 200
+    assert f'href="/inbox/{task.id}"' in lena_card.text
+    assert "Your task: Legal" in lena_card.text
+    big = card_id(company.register(sara, amount="2000000"))
+    assert company.instance(big).route == "big_visa"
+
+
+def test_route_participants_may_read_the_document_others_get_404(company: Company) -> None:
+    sara = company.person("sara", "sales")
+    lena = company.person("lena", "legal")
+    carl = company.person("carl", "sales")  # the controller of the legal step
+    nick = company.person("nick", "sales")
+    company.publish()
+    doc_id = card_id(company.register(sara))
+    assert lena.get(f"/s/deals/{doc_id}").status_code == 200
+    assert carl.get(f"/s/deals/{doc_id}").status_code == 200
+    assert nick.get(f"/s/deals/{doc_id}").status_code == 404
+    assert nick.get(f"/s/deals/{doc_id}/history").status_code == 404
+    # Lists apply the same rule: the participant finds it, the stranger does not.
+    assert f'href="/s/deals/{doc_id}"' in lena.get("/s/deals/").text
+    assert f'href="/s/deals/{doc_id}"' not in nick.get("/s/deals/").text
+    # Reading is all a participant gets: editing stays with the grants.
+    assert lena.get(f"/s/deals/{doc_id}/edit").status_code == 403
+
+
+def test_a_route_that_stops_at_once_keeps_the_document_and_tells_why(company: Company) -> None:
+    sara = company.person("sara", "sales")
+    company.person("carl", "sales")
+    company.publish()  # nobody holds the role "legal" yet
+    response = company.register(sara)
+    assert response.status_code == 303
+    doc_id = card_id(response)
+    card = sara.get(response.headers["location"])
+    assert "is registered" in card.text
+    assert "needs an administrator&#39;s attention" in card.text
+    assert company.instance(doc_id).status == "needs_attention"
+    assert "Needs attention" in card.text
+    assert "an administrator has to look at it" in card.text
+    assert "Retry" not in card.text and "Cancel route" not in card.text
+    boss = company.boss  # type: ignore[attr-defined]
+    admin_card = boss.get(f"/s/deals/{doc_id}")
+    assert 'class="route-error"' in admin_card.text and "legal" in admin_card.text
+    instance = company.instance(doc_id)
+    retry = f"/s/deals/{doc_id}/route/{instance.id}/retry"
+    assert sara.submit(retry).status_code == 403
+    still = boss.submit(retry, headers={"HX-Request": "true"})
+    assert still.status_code == 200 and "The route still needs attention" in still.text
+    company.person("lena", "legal")
+    done = boss.submit(retry, headers={"HX-Request": "true"})
+    assert "The route goes on." in done.text
+    assert company.instance(doc_id).status == "running"
+
+
+def test_manual_start_by_an_editor_once(company: Company) -> None:
+    sara = company.person("sara", "sales")
+    company.person("lena", "legal")
+    company.person("carl", "sales")
+    viewer = company.person("vera", "viewer")
+    company.publish(start="manual")
+    doc_id = card_id(company.register(sara))
+    card = sara.get(f"/s/deals/{doc_id}")
+    assert "No route has started for this document." in card.text
+    assert "Start route" in card.text
+    assert "Start route" not in viewer.get(f"/s/deals/{doc_id}").text
+    start = f"/s/deals/{doc_id}/route/start"
+    assert viewer.submit(start).status_code == 403
+    started = sara.submit(start, headers={"HX-Request": "true"})
+    assert started.status_code == 200
+    assert "The route has started." in started.text and "Task given to Lena" in started.text
+    again = sara.submit(start)
+    assert again.status_code == 409
+    assert "A route is already running for this document." in again.text
+    with company.db.session() as session:
+        assert (
+            len(list(session.scalars(select(RouteInstance).where(RouteInstance.doc_id == doc_id))))
+            == 1
+        )
+
+
+def test_cancel_needs_the_configure_right(company: Company) -> None:
+    sara = company.person("sara", "sales")
+    company.person("lena", "legal")
+    company.person("carl", "sales")
+    company.publish()
+    doc_id = card_id(company.register(sara))
+    instance = company.instance(doc_id)
+    cancel = f"/s/deals/{doc_id}/route/{instance.id}/cancel"
+    assert "Cancel route" not in sara.get(f"/s/deals/{doc_id}").text
+    assert sara.submit(cancel).status_code == 403
+    boss = company.boss  # type: ignore[attr-defined]
+    assert "Cancel route" in boss.get(f"/s/deals/{doc_id}").text
+    response = boss.submit(cancel)
+    assert response.status_code == 303
+    assert company.instance(doc_id).status == "cancelled"
+    card = boss.get(f"/s/deals/{doc_id}")
+    assert "Cancelled" in card.text and "The route is cancelled." in card.text
+    # Another document's instance cannot be reached through this one.
+    other = card_id(company.register(sara))
+    assert boss.submit(f"/s/deals/{other}/route/{instance.id}/cancel").status_code == 404
+
+
+def test_the_panel_speaks_russian(company: Company) -> None:
+    sara = company.person("sara", "sales")
+    company.person("lena", "legal")
+    company.person("carl", "sales")
+    company.publish()
+    doc_id = card_id(company.register(sara))
+    with company.db.session(write=True) as session:
+        user = session.scalar(select(User).where(User.username == "sara"))
+        assert user is not None
+        user.language = "ru"
+    card = sara.get(f"/s/deals/{doc_id}")
+    assert "Шаг legal" in card.text and "Шаг start" in card.text
+
+
+def test_the_card_learns_in_one_query_whether_a_route_exists(company: Company) -> None:
+    sara = company.person("sara", "sales")
+    company.person("lena", "legal")
+    company.person("carl", "sales")
+    company.publish(start="manual")
+    doc_id = card_id(company.register(sara))
+    with company.db.session() as session:
+        assert "route" not in extras.present(session, "deals", doc_id)
+    sara.submit(f"/s/deals/{doc_id}/route/start")
+    with company.db.session() as session:
+        assert "route" in extras.present(session, "deals", doc_id)
+        assert "route" not in extras.present(session, "clients", doc_id)
