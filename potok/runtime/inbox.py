@@ -26,9 +26,11 @@ from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, sel
 from sqlalchemy.orm import Session, aliased
 
 from potok.metadata.model import label
+from potok.platform import org
 from potok.platform.auth import CurrentUser
 from potok.platform.models import Deputy, RouteInstance, RouteTask, User
 from potok.runtime import listing, permissions
+from potok.runtime.routing import executors
 from potok.runtime.routing.context import Env
 from potok.runtime.routing.errors import RouteRuntimeError
 
@@ -377,8 +379,13 @@ def _documents(
 
 
 def task_visible_to(session: Session, task: RouteTask, user_id: int, today: date) -> bool:
-    """Whether ``user_id`` may open the task: it is in one of their tabs."""
-    if user_id in (task.assignee_id, task.original_assignee_id, task.decided_by_id):
+    """Whether ``user_id`` may open the task: it is in one of their tabs, or they control it."""
+    if user_id in (
+        task.assignee_id,
+        task.original_assignee_id,
+        task.decided_by_id,
+        task.controller_id,
+    ):
         return True
     return bool(
         session.scalar(
@@ -392,3 +399,31 @@ def task_visible_to(session: Session, task: RouteTask, user_id: int, today: date
             )
         )
     )
+
+
+def may_reassign(session: Session, task: RouteTask, user_id: int, today: date) -> bool:
+    """Whether the engine lets ``user_id`` give the open task to someone else: its
+    controller, the assignee's head of department, or the supervisor picking among a role."""
+    if task.status != "open":
+        return False
+    if user_id == task.controller_id:
+        return True
+    head = org.head_of_department_of(session, task.original_assignee_id or task.assignee_id)
+    if head is not None and head.id == user_id:
+        return True
+    return task.pool_role is not None and executors.may_act(session, task, user_id, today)
+
+
+def colleagues(session: Session, exclude: set[int], limit: int = 500) -> list[tuple[int, str]]:
+    """Active people a task can be given to, by name."""
+    rows = session.execute(
+        select(User.id, User.full_name, User.username)
+        .where(
+            User.is_active.is_(True),
+            User.is_system.is_(False),
+            User.id.not_in(sorted(exclude)),
+        )
+        .order_by(func.lower(User.full_name), User.username)
+        .limit(limit)
+    )
+    return [(row[0], row[1] or row[2]) for row in rows]

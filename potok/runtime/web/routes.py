@@ -18,6 +18,7 @@ from potok.runtime.web import (
     comments_views,
     files_views,
     history_views,
+    inbox_views,
     links_views,
     list_views,
     route_views,
@@ -53,6 +54,7 @@ routes: list[BaseRoute] = [
         ],
     ),
     *search_views.routes,
+    *inbox_views.routes,
 ]
 
 
@@ -70,14 +72,17 @@ def _nav(user: CurrentUser, services: Any, session: Session | None = None) -> li
     else:
         runtimes = streams.all(session)
     return [
-        NavItem(
-            runtime.stream.label("en"),
-            "runtime:list",
-            order=100 + index,
-            path_params={"stream": runtime.key},
-            labels=runtime.stream.labels,
-        )
-        for index, runtime in enumerate(permissions.streams_for(user, runtimes))
+        inbox_views.nav_item(user, services, session),
+        *(
+            NavItem(
+                runtime.stream.label("en"),
+                "runtime:list",
+                order=100 + index,
+                path_params={"stream": runtime.key},
+                labels=runtime.stream.labels,
+            )
+            for index, runtime in enumerate(permissions.streams_for(user, runtimes))
+        ),
     ]
 
 
