@@ -10,7 +10,7 @@ def test_validate_compile_scenario_runs():
     [result] = metadata.validate_compile(runs=1)
     data = result.as_dict()
     assert data["scenario"] == "validate_compile"
-    assert data["documents"] == 19
+    assert data["documents"] == 20
     assert data["potok"]["runs"] == 1 and "ratio_median" in data
 
 
