@@ -5,13 +5,19 @@ they take part in its route."""
 from __future__ import annotations
 
 import itertools
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from potok.platform.models import Role, RouteInstance, RouteTask, User
-from potok.runtime import extras
+from potok.app import services_of
+from potok.metadata import folders, store
+from potok.platform.audit import Actor
+from potok.platform.models import Department, Role, RouteInstance, RouteTask, User
+from potok.runtime import documents, extras
+from potok.runtime.routing import jobs, tasks
 from tests.builders import Publisher, field, labels, stream
 from tests.runtime.test_screens import card_id
 
@@ -276,3 +282,115 @@ def test_the_card_learns_in_one_query_whether_a_route_exists(company: Company) -
     with company.db.session() as session:
         assert "route" in extras.present(session, "deals", doc_id)
         assert "route" not in extras.present(session, "clients", doc_id)
+
+
+# The Sales configuration's contract route ------------------------------------------------------
+
+
+SALES = Path(__file__).resolve().parents[3] / "potok" / "seed_configs" / "sales"
+
+
+class Sales:
+    """The Sales folder imported; an author in a department headed by Hanna."""
+
+    def __init__(self, app: Any, db: Any, clock: Any, create_user: Any) -> None:
+        self.db, self.clock = db, clock
+        self.env = jobs.env_of(services_of(app))
+        with db.session(write=True) as session:
+            store.import_documents(
+                session, folders.validate_folder(SALES).documents, author="t", now=clock()
+            )
+        self.ids = {name: create_user(name) for name in ("hanna", "artem", "mila")}
+        with db.session(write=True) as session:
+            department = Department(
+                name="Sales",
+                head_id=self.ids["hanna"],
+                position=0,
+                created_at=clock(),
+                updated_at=clock(),
+            )
+            session.add(department)
+            session.flush()
+            for name in ("artem", "mila"):
+                person = session.get(User, self.ids[name])
+                assert person is not None
+                person.department_id = department.id
+
+    def contract(self, amount: str) -> int:
+        with self.db.session(write=True) as session:
+            runtime = self.env.streams.get(session, "contracts")
+            document = documents.create(
+                session,
+                runtime,
+                {"title": "Supply", "amount": Decimal(amount), "manager": self.ids["mila"]},
+                actor=Actor(self.ids["artem"], "artem"),
+                now=self.clock(),
+                link_readable=lambda _s, _i: True,
+            )
+            return document.id
+
+    def steps(self, doc_id: int) -> list[tuple[str, str]]:
+        names = {value: key for key, value in self.ids.items()}
+        with self.db.session() as session:
+            rows = session.execute(
+                select(RouteTask.node, RouteTask.assignee_id)
+                .join(RouteInstance, RouteInstance.id == RouteTask.instance_id)
+                .where(RouteInstance.doc_id == doc_id, RouteTask.status == "open")
+                .order_by(RouteTask.id)
+            ).all()
+        return [(node_key, names[user]) for node_key, user in rows]
+
+    def decide(self, doc_id: int, step: str, decision: str, comment: str = "") -> None:
+        with self.db.session(write=True) as session:
+            task_id = session.scalar(
+                select(RouteTask.id)
+                .join(RouteInstance, RouteInstance.id == RouteTask.instance_id)
+                .where(
+                    RouteInstance.doc_id == doc_id,
+                    RouteTask.node == step,
+                    RouteTask.status == "open",
+                )
+            )
+            assert task_id is not None, step
+            task = session.get(RouteTask, task_id)
+            assert task is not None
+            who = session.get(User, task.assignee_id)
+            assert who is not None
+            tasks.decide(
+                session,
+                self.env,
+                task_id,
+                Actor(who.id, who.username),
+                decision,
+                comment,
+                now=self.clock(),
+            )
+
+
+@pytest.mark.parametrize(("amount", "ceo"), [("500000", False), ("2000000", True)])
+def test_the_sales_contract_route_runs_to_its_end(
+    app: Any, db: Any, clock: Any, create_user: Any, admin: Any, amount: str, ceo: bool
+) -> None:
+    sales = Sales(app, db, clock, create_user)
+    doc_id = sales.contract(amount)
+    card = admin.get(f"/s/contracts/{doc_id}")
+    assert "Start route" in card.text  # the Contracts stream starts it by hand
+    assert admin.submit(f"/s/contracts/{doc_id}/route/start").status_code == 303
+    assert sales.steps(doc_id) == [("legal", "hanna")]
+    sales.decide(doc_id, "legal", "reject", "Wrong liability clause")
+    assert sales.steps(doc_id) == [("revision", "artem")]
+    sales.decide(doc_id, "revision", "complete")
+    sales.decide(doc_id, "legal", "approve")
+    sales.decide(doc_id, "cfo", "approve")
+    if ceo:
+        assert sales.steps(doc_id) == [("ceo", "hanna")]
+        sales.decide(doc_id, "ceo", "approve")
+    assert sales.steps(doc_id) == [("manager", "mila"), ("secretary", "hanna")]
+    sales.decide(doc_id, "secretary", "complete")
+    sales.decide(doc_id, "manager", "complete")
+    with db.session() as session:
+        instance = session.scalar(select(RouteInstance).where(RouteInstance.doc_id == doc_id))
+        assert instance is not None
+        assert (instance.status, instance.outcome) == ("finished", "completed")
+    card = admin.get(f"/s/contracts/{doc_id}")
+    assert "Wrong liability clause" in card.text and "Finished" in card.text
