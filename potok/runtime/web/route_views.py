@@ -142,13 +142,16 @@ def start_route(ctx: Ctx, place: Place, document: Document) -> Started:
         return Started(
             None, N_("The route could not start: %(error)s"), {"error": reason}, "warning"
         )
-    if instance.status == "needs_attention":
+    if instance.status == "needs_attention" and ctx.me.superuser:
         return Started(
             instance,
             N_("The route stopped at once and needs an administrator's attention: %(error)s"),
             {"error": instance.error or ""},
             "warning",
         )
+    if instance.status == "needs_attention":
+        message = N_("The route stopped at once and needs an administrator's attention.")
+        return Started(instance, message, {}, "warning")
     return Started(instance, N_("The route has started."), {}, "success")
 
 
@@ -257,7 +260,10 @@ def panel_data(
                 "decision": ctx.t.gettext(DECISION_TEXTS[event.decision])
                 if event.decision in DECISION_TEXTS
                 else "",
-                "comment": "" if what == "branch" else event.comment or "",
+                # A run-time error's text is for administrators (as on the state line).
+                "comment": ""
+                if what == "branch" or (what == "needs_attention" and not ctx.me.superuser)
+                else event.comment or "",
                 "delay_reason": event.delay_reason or "",
                 "problem": what == "needs_attention",
             }
