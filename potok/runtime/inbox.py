@@ -284,14 +284,14 @@ def _rows(
             overdue=item.status == "open" and item.deadline is not None and item.deadline < now,
         )
         row.step = _step_label(session, env, item.route_version_id, item.node, language)
-        owner = _owner_for(user.id, item.assignee_id, item.original_assignee_id)
+        owner = owner_for(user.id, item.assignee_id, item.original_assignee_id)
         if owner is not None:
             people.add(owner)
             row.acting_for = str(owner)
         rows.append(row)
-    colleagues = _colleagues(session, [row.task_id for row in rows if row.status == "delegated"])
+    colleagues = delegates_of(session, [row.task_id for row in rows if row.status == "delegated"])
     people.update(colleagues.values())
-    names = _names(session, people)
+    names = people_names(session, people)
     for row in rows:
         if row.acting_for:
             row.acting_for = names.get(int(row.acting_for), "")
@@ -301,7 +301,7 @@ def _rows(
     return rows
 
 
-def _owner_for(user_id: int, assignee_id: int, original_id: int | None) -> int | None:
+def owner_for(user_id: int, assignee_id: int, original_id: int | None) -> int | None:
     """Whose task a deputy does: the absent owner, or the assignee the user stands in for."""
     if assignee_id == user_id:
         return original_id
@@ -319,7 +319,7 @@ def _step_label(session: Session, env: Env, version_id: int, node: str, language
     return step.label(language) if step is not None else node
 
 
-def _colleagues(session: Session, task_ids: list[int]) -> dict[int, int]:
+def delegates_of(session: Session, task_ids: list[int]) -> dict[int, int]:
     """Delegated task -> the colleague who has it now."""
     if not task_ids:
         return {}
@@ -332,7 +332,7 @@ def _colleagues(session: Session, task_ids: list[int]) -> dict[int, int]:
     return {parent: assignee for parent, assignee in rows if parent is not None}
 
 
-def _names(session: Session, ids: set[int]) -> dict[int, str]:
+def people_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(

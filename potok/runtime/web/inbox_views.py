@@ -196,10 +196,10 @@ def _task_data(
     may_act = is_open and task.assignee_id is not None and _may_act(ctx, task)
     delegated_to = ""
     if task.status == "delegated":
-        names = inbox._names(ctx.db, set(inbox._colleagues(ctx.db, [task.id]).values()))
+        names = inbox.people_names(ctx.db, set(inbox.delegates_of(ctx.db, [task.id]).values()))
         delegated_to = ", ".join(names.values())
-    owner = inbox._owner_for(ctx.me.id, task.assignee_id, task.original_assignee_id)
-    people = inbox._names(
+    owner = inbox.owner_for(ctx.me.id, task.assignee_id, task.original_assignee_id)
+    people = inbox.people_names(
         ctx.db, {i for i in (owner, task.assignee_id, task.decided_by_id) if i is not None}
     )
     return {
