@@ -379,7 +379,8 @@ def _documents(
 
 
 def task_visible_to(session: Session, task: RouteTask, user_id: int, today: date) -> bool:
-    """Whether ``user_id`` may open the task: it is in one of their tabs, or they control it."""
+    """Whether ``user_id`` may open the task: it is in one of their tabs, or they may give
+    it to someone else (its controller, the assignee's head of department)."""
     if user_id in (
         task.assignee_id,
         task.original_assignee_id,
@@ -387,7 +388,7 @@ def task_visible_to(session: Session, task: RouteTask, user_id: int, today: date
         task.controller_id,
     ):
         return True
-    return bool(
+    deputy = bool(
         session.scalar(
             select(func.count())
             .select_from(Deputy)
@@ -399,6 +400,7 @@ def task_visible_to(session: Session, task: RouteTask, user_id: int, today: date
             )
         )
     )
+    return deputy or may_reassign(session, task, user_id, today)
 
 
 def may_reassign(session: Session, task: RouteTask, user_id: int, today: date) -> bool:

@@ -416,6 +416,22 @@ def test_reassign_by_the_controller_only(office: Office) -> None:
     assert counts(tab(office.client("ceo")))["todo"] == 1
 
 
+def test_the_head_of_the_assignees_department_may_open_and_reassign_a_task(
+    office: Office,
+) -> None:
+    office.world.department("Legal", "ceo", "legal")
+    visa(office, executors=[{"user": "legal"}])
+    task = office.world.task(office.route(doc(office)), "visa")
+    ceo = office.client("ceo")
+    page = ceo.get(f"/inbox/{task}")
+    assert page.status_code == 200 and "Reassign" in page.text
+    assert 'value="approve"' not in page.text  # not theirs to decide
+    assert decide(ceo, task, "approve").status_code == 403
+    assert decide(ceo, task, "reassign", user=office.world.users["cfo"]).status_code == 303
+    assert office.world.task_row(task).assignee_id == office.world.users["cfo"]
+    assert office.client("secretary").get(f"/inbox/{task}").status_code == 404
+
+
 def test_a_late_decision_needs_the_reason_for_the_delay(office: Office) -> None:
     visa(office, executors=[{"role": "legal"}])
     task = office.world.task(office.route(doc(office)), "visa")
