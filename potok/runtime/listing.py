@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,8 +52,10 @@ from potok.runtime.tables import ListPreference, SavedFilter
 
 PAGE = 50
 COUNT_LIMIT = 10_000
-# How many rows in sort order a filtered or searched page on SQLite looks at first (see page()).
-WINDOW = 5_000
+# How many rows in sort order a filtered page on SQLite looks at first, and at most (see
+# _nearest_rows()).
+WINDOW = 3_000
+WINDOW_MAX = 60_000
 GROUPS = 50
 SYSTEM_SORTS = ("created_at", "updated_at", "reg_number")
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -257,12 +260,9 @@ def page(
     rows_query = query.with_only_columns(*shown).where(*beyond).order_by(*order)
     rows: list[Mapping[str, Any]] = []
     if window and condition and not search.strip() and session.get_bind().dialect.name == "sqlite":
-        # SQLite's planner reads every row a filter's index finds and sorts them, however few
-        # are wanted. First look among the next ``window`` rows in sort order (an index scan);
-        # when they hold a whole page it is the page — later rows sort after all of them.
-        # (Not for a search: the words' matches are gathered first whatever the plan.)
-        nearest = select(table.c.id).where(*beyond).order_by(*order).limit(window)
-        rows = _rows(session, rows_query.where(table.c.id.in_(nearest.scalar_subquery())), size)
+        rows = _nearest_rows(
+            session, rows_query, select(table.c.id).where(*beyond), order, size, window
+        )
     if len(rows) <= size:
         rows = _rows(session, rows_query, size)
     next_after = None
@@ -274,6 +274,36 @@ def page(
         return Page(rows, next_after, None, False)
     total, capped = _count(session, query)
     return Page(rows, next_after, total, capped)
+
+
+def _nearest_rows(
+    session: Session,
+    rows_query: Select[Any],
+    ahead: Select[Any],
+    order: tuple[ColumnElement[Any], ...],
+    size: int,
+    window: int,
+) -> list[Mapping[str, Any]]:
+    """The page among the next ``window`` rows in sort order, or fewer rows when they do not
+    hold it (the caller then asks the ordinary way).
+
+    SQLite's planner reads every row a filter's index finds and sorts them, however few are
+    wanted. The next rows in sort order come from an index without sorting, and when they
+    hold a whole page it is the page: later rows sort after all of them. A first look at
+    ``window`` rows tells roughly how often the filters match; when a page is likely within
+    :data:`WINDOW_MAX` rows a second look goes that far, else the caller's plan is cheaper.
+    """
+    table_id = ahead.selected_columns[0]
+
+    def within(rows: int) -> list[Mapping[str, Any]]:
+        nearest = ahead.order_by(*order).limit(rows).scalar_subquery()
+        return _rows(session, rows_query.where(table_id.in_(nearest)), size)
+
+    found = within(window)
+    if len(found) > size or not found:
+        return found
+    wanted = math.ceil((size + 1) * window / len(found) * 1.5)
+    return within(wanted) if wanted <= WINDOW_MAX else found
 
 
 def _rows(session: Session, query: Select[Any], size: int) -> list[Mapping[str, Any]]:
