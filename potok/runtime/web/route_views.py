@@ -38,7 +38,7 @@ EVENT_TEXTS = {
     "started": N_("Route started"),
     "task_created": N_("Task given to %(user)s"),
     "decided": N_("Decided"),
-    "delegated": N_("Delegated"),
+    "delegated": N_("Task delegated"),
     "returned": N_("Returned by the delegate"),
     "reassigned": N_("Reassigned"),
     "revision": N_("Sent back to the author for revision"),
