@@ -303,6 +303,7 @@ class RouteTask(Base):
         Index("ix_route_tasks_assignee", "assignee_id", "status"),
         Index("ix_route_tasks_instance", "instance_id", "status"),
         Index("ix_route_tasks_original", "original_assignee_id", "status"),
+        Index("ix_route_tasks_controller", "controller_id", "status"),
         Index("ix_route_tasks_decided", "decided_by_id", "decided_at", "id"),
     )
 

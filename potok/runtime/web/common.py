@@ -35,9 +35,12 @@ class Place:
 
 
 def stream_place(ctx: Ctx) -> Place:
+    """The stream in the URL. A user with no rights on the stream gets 404 — except on a
+    document's own URLs, where a document shared with them or on whose route they take part
+    may still be read (:func:`document_of` decides, from ``permissions.readable``)."""
     runtime = streams_of(ctx).get(ctx.db, str(ctx.request.path_params["stream"]))
     access = permissions.access_for(ctx.me, runtime)
-    if not access.sees_stream:
+    if not access.sees_stream and "doc_id" not in ctx.request.path_params:
         raise NotFound()
     return Place(runtime, access)
 

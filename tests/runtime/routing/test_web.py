@@ -180,6 +180,31 @@ def test_route_participants_may_read_the_document_others_get_404(company: Compan
     assert lena.get(f"/s/deals/{doc_id}/edit").status_code == 403
 
 
+def test_a_participant_without_any_grant_on_the_stream_reads_only_that_card(
+    company: Company,
+) -> None:
+    """A route reaches people whose roles have no rights on the stream at all (a CFO asked
+    to approve one contract): they open that card and its history, nothing else."""
+    sara = company.person("sara", "sales")
+    olga = company.person("olga")  # no role with a grant on deals
+    company.person("lena", "legal")
+    company.person("carl", "sales")
+    company.publish()
+    doc_id = card_id(company.register(sara))
+    other = card_id(company.register(sara))
+    assert olga.get(f"/s/deals/{doc_id}").status_code == 404
+    with company.db.session(write=True) as session:
+        task = session.get(RouteTask, company.open_task(doc_id).id)
+        assert task is not None
+        task.assignee_id = session.scalar(select(User.id).where(User.username == "olga"))
+    card = olga.get(f"/s/deals/{doc_id}")
+    assert card.status_code == 200 and "Supply" in card.text
+    assert olga.get(f"/s/deals/{doc_id}/history").status_code == 200
+    assert olga.get(f"/s/deals/{other}").status_code == 404
+    assert olga.get("/s/deals/").status_code == 404
+    assert olga.get(f"/s/deals/{doc_id}/edit").status_code == 403  # reads, may not edit
+
+
 def test_a_route_that_stops_at_once_keeps_the_document_and_tells_why(company: Company) -> None:
     sara = company.person("sara", "sales")
     company.person("carl", "sales")
