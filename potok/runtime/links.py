@@ -95,7 +95,8 @@ def linking_fields(
     return found
 
 
-def _points_to(runtime: StreamRuntime, item: Field, doc_id: Any) -> ColumnElement[bool]:
+def points_to(runtime: StreamRuntime, item: Field, doc_id: Any) -> ColumnElement[bool]:
+    """Documents of ``runtime`` whose link field ``item`` names ``doc_id``."""
     table = runtime.compiled.table
     if item.type == "link":
         return runtime.compiled.columns[item.key] == doc_id
@@ -135,7 +136,7 @@ def reverse_links(
         for (runtime, item, _), scope in zip(pairs, scopes, strict=True):
             table = runtime.compiled.table
             where = and_(
-                _points_to(runtime, item, doc),
+                points_to(runtime, item, doc),
                 table.c.deleted == false(),
                 permissions.readable_within(runtime, scope, me, departments),
             )

@@ -150,6 +150,26 @@ def nav_item(user: CurrentUser, services: Any, session: Session | None) -> NavIt
     return NavItem(N_("Inbox"), "runtime:inbox", order=50, labels=labels)
 
 
+def card_panel(
+    ctx: Ctx, place: Place, document: documents.Document, present: frozenset[str]
+) -> dict[str, Any] | None:
+    """ "Waiting for your decision" on a card: the user's open tasks on this document and on
+    the documents linking to it (a Client's contracts and works), left out when none."""
+    rows = inbox.waiting_for(
+        ctx.db,
+        route_env(ctx.services),
+        ctx.me,
+        place.runtime,
+        document.id,
+        now=ctx.now,
+        today=ctx.now.astimezone(ctx.t.tz).date(),
+        language=ctx.t.language,
+    )
+    if not rows:
+        return None
+    return {"template": "runtime/_waiting_panel.html", "rows": rows}
+
+
 # One task --------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from potok.platform.web.context import Ctx, endpoint
 from potok.runtime import documents, extras, permissions, values
 from potok.runtime.display import Lookups, show
 from potok.runtime.forms import raw_values
-from potok.runtime.web import comments_views, files_views, links_views, route_views
+from potok.runtime.web import comments_views, files_views, inbox_views, links_views, route_views
 from potok.runtime.web.common import (
     Place,
     document_of,
@@ -72,6 +72,7 @@ def card(ctx: Ctx) -> Response:
 
 
 CARD_PANELS = (
+    inbox_views.card_panel,
     route_views.card_panel,
     links_views.card_panel,
     files_views.card_panel,

@@ -5,6 +5,7 @@ they take part in its route."""
 from __future__ import annotations
 
 import itertools
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -420,3 +421,73 @@ def test_the_sales_contract_route_runs_to_its_end(
         assert (instance.status, instance.outcome) == ("finished", "completed")
     card = admin.get(f"/s/contracts/{doc_id}")
     assert "Wrong liability clause" in card.text and "Finished" in card.text
+
+
+def test_a_client_card_lists_what_waits_for_my_decision(
+    app: Any, db: Any, clock: Any, create_user: Any, admin: Any, make_client: Any
+) -> None:
+    """One click on a Client gives everything about it, the contracts waiting for the
+    user's decision among them; others see no such panel."""
+    sales = Sales(app, db, clock, create_user)
+    with db.session(write=True) as session:
+        clients = sales.env.streams.get(session, "clients")
+        client = documents.create(
+            session,
+            clients,
+            {"name": "Romashka"},
+            actor=Actor(sales.ids["artem"], "artem"),
+            now=clock(),
+            link_readable=lambda _s, _i: True,
+        ).id
+        boss_role = session.scalar(select(Role).where(Role.key == "admin"))
+        for name in ("hanna", "artem"):
+            person = session.get(User, sales.ids[name])
+            assert person is not None and boss_role is not None
+            person.roles.append(boss_role)  # both may read every client and contract
+    other = sales.contract("700000")
+    with db.session(write=True) as session:
+        contract = documents.create(
+            session,
+            sales.env.streams.get(session, "contracts"),
+            {
+                "title": "Pumps",
+                "amount": Decimal(500000),
+                "manager": sales.ids["mila"],
+                "client": client,
+            },
+            actor=Actor(sales.ids["artem"], "artem"),
+            now=clock(),
+            link_readable=lambda _s, _i: True,
+        ).id
+    for doc_id in (contract, other):
+        assert admin.submit(f"/s/contracts/{doc_id}/route/start").status_code == 303
+    hanna, artem = make_client(), make_client()
+    assert hanna.login("hanna").status_code == 303 and artem.login("artem").status_code == 303
+    card = hanna.get(f"/s/clients/{client}")
+    assert card.status_code == 200
+    assert 'id="waiting"' in card.text and "Waiting for your decision" in card.text
+    shown = re.findall(
+        r'href="/inbox/(\d+)"', card.text.split('id="waiting"')[1].split("</section>")[0]
+    )
+    with db.session() as session:
+        task_id = session.scalar(
+            select(RouteTask.id)
+            .join(RouteInstance, RouteInstance.id == RouteTask.instance_id)
+            .where(RouteInstance.doc_id == contract, RouteTask.status == "open")
+        )
+    assert shown == [str(task_id)]  # the other contract is not this client's
+    assert 'id="waiting"' not in artem.get(f"/s/clients/{client}").text
+    # Every step of the Sales route is Hanna's (the head of the author's department): after
+    # each of her decisions the next step waits; once the contract is out of her hands,
+    # nothing does.
+    for step, decision in (("legal", "approve"), ("cfo", "approve"), ("secretary", "complete")):
+        waiting = hanna.get(f"/s/clients/{client}").text.split('id="waiting"')[1]
+        with db.session() as session:
+            node = session.scalar(
+                select(RouteTask.node).where(
+                    RouteTask.id == int(re.findall(r'href="/inbox/(\d+)"', waiting)[0])
+                )
+            )
+        assert node == step
+        sales.decide(contract, step, decision)
+    assert 'id="waiting"' not in hanna.get(f"/s/clients/{client}").text
