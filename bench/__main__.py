@@ -2,8 +2,9 @@
 
 Metadata scenarios: publish_field, validate_compile (the default). Runtime scenarios: card,
 card_throughput, list, list_filter, list_page_filter, search — or ``--only runtime`` for all
-six, which share one filled database. Results go to
-``bench/results/<date>-<db>-<size>[-runtime].json`` and ``.md``.
+six, which share one filled database. Route engine scenarios: route_transitions, inbox — or
+``--only routes`` for both (the inbox always has 10,000 tasks, whatever ``--size``). Results
+go to ``bench/results/<date>-<db>-<size>[-runtime][-routes].json`` and ``.md``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from bench import metadata, runtime
+from bench import metadata, routes, runtime
 from bench.harness import Result, Throughput
 from potok.platform import migrate
 from potok.platform.db import Database
@@ -73,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     chosen = set(args.only or METADATA)
     if "runtime" in chosen:
         chosen |= set(runtime.SCENARIOS)
+    if "routes" in chosen:
+        chosen |= set(routes.SCENARIOS)
     results: list[Result] = []
     if "validate_compile" in chosen:
         results += metadata.validate_compile()
@@ -90,9 +93,16 @@ def run(args: argparse.Namespace) -> int:
                 runs=args.runs,
                 seconds=args.seconds,
             )
+    if chosen & set(routes.SCENARIOS):
+        bench_database = BenchDatabase(args.db, args.postgres_url)
+        with bench_database as database:
+            results += routes.run(bench_database.settings, database, size, chosen, runs=args.runs)
     rows = [result.as_dict() for result in results]
     RESULTS.mkdir(exist_ok=True)
-    suffix = "" if chosen & set(METADATA) else "-runtime"
+    suffix = ""
+    if not chosen & set(METADATA):
+        suffix += "-runtime" if chosen & set(runtime.SCENARIOS) else ""
+        suffix += "-routes" if chosen & set(routes.SCENARIOS) else ""
     stem = RESULTS / f"{date.today().isoformat()}-{args.db}-{args.size}{suffix}"
     report = {
         "database": args.db,
@@ -146,7 +156,9 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run", help="run scenarios and write bench/results/")
     runner.add_argument(
-        "--only", action="append", choices=[*METADATA, *runtime.SCENARIOS, "runtime"]
+        "--only",
+        action="append",
+        choices=[*METADATA, *runtime.SCENARIOS, "runtime", *routes.SCENARIOS, "routes"],
     )
     runner.add_argument("--size", choices=sorted(SIZES), default="10k")
     runner.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")

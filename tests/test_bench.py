@@ -2,7 +2,7 @@
 
 from sqlalchemy import inspect
 
-from bench import metadata, runtime
+from bench import metadata, routes, runtime
 from potok.metadata import requisites
 
 
@@ -35,5 +35,23 @@ def test_runtime_scenarios_run(settings, db):
     assert set(data) == chosen
     for scenario in data.values():
         assert scenario["documents"] == 120
+        assert scenario["potok"]["runs"] == 3 and scenario["floor"]["runs"] == 3
+        assert scenario["potok"]["median_s"] > 0 and scenario["floor"]["median_s"] > 0
+
+
+def test_route_scenarios_run(settings, db):
+    results = routes.run(
+        settings, db, 40, set(routes.SCENARIOS), runs=3, routed=4, routed_fork=3, inbox_tasks=60
+    )
+    data = {result.as_dict()["scenario"]: result.as_dict() for result in results}
+    assert set(data) == {"route_transitions", "route_transitions_fork", "inbox", "inbox_done"}
+    chain, fork = data["route_transitions"], data["route_transitions_fork"]
+    assert chain["potok"]["requests"] == 4 * (1 + routes.STEPS) == chain["floor"]["requests"]
+    assert fork["potok"]["requests"] == 3 * 4 == fork["floor"]["requests"]
+    for scenario in (chain, fork):
+        assert scenario["documents"] == 40 and scenario["potok"]["errors"] == 0
+        assert scenario["potok"]["requests_per_s"] > 0 and scenario["floor"]["requests_per_s"] > 0
+        assert scenario["ratio_throughput"] > 0
+    for scenario in (data["inbox"], data["inbox_done"]):
         assert scenario["potok"]["runs"] == 3 and scenario["floor"]["runs"] == 3
         assert scenario["potok"]["median_s"] > 0 and scenario["floor"]["median_s"] > 0
