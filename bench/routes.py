@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -292,10 +293,10 @@ class Transitions:
 
     def run(self, route_key: str, doc_ids: list[int]) -> list[float]:
         """Start ``route_key`` on each document, then approve open tasks until none is left."""
-        samples = [self.timed(lambda doc=doc: self.start(route_key, doc)) for doc in doc_ids]
+        samples = [self.timed(partial(self.start, route_key, doc)) for doc in doc_ids]
         while found := self.open_tasks(route_key):
             for task_id, assignee in found:
-                samples.append(self.timed(lambda t=task_id, a=assignee: self.approve(t, a)))
+                samples.append(self.timed(partial(self.approve, task_id, assignee)))
         with self.database.session() as session:
             unfinished = session.scalar(
                 select(func.count())
