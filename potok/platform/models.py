@@ -297,6 +297,7 @@ class RouteTask(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
     key: Mapped[str] = mapped_column(String(120), unique=True)
 
     __table_args__ = (
