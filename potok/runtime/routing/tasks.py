@@ -1,5 +1,5 @@
-"""People's decisions on tasks: complete, refuse, approve, reject, return for revision,
-resubmit, delegate, reassign.
+"""People's decisions on tasks: accept, complete, refuse, approve, reject, return for
+revision, resubmit, delegate, reassign.
 
 Each function is one transition (see :mod:`.engine`): it locks the instance, checks
 everything — the task is open, it is the actor's (or their absent principal's, or the
@@ -93,6 +93,8 @@ def decide(
     delay_reason: str | None = None,
 ) -> RouteTask:
     """Record ``decision`` on a task and move the route on as far as it goes."""
+    if decision == "accept":
+        return accept(session, env, task_id, actor, now=now)
     step, task = _begin(session, env, task_id, actor, now)
     if task.status != "open" and task.decided_by_id == actor.user_id and task.decision == decision:
         return task  # a repeated submit: nothing happens
@@ -138,6 +140,20 @@ def decide(
         guarded(step, lambda: _return_for_revision(step, token, node, task))
     else:
         guarded(step, lambda: evaluate(step, token, node))
+    return task
+
+
+def accept(session: Session, env: Env, task_id: int, actor: Actor, *, now: datetime) -> RouteTask:
+    """The assignee (or their deputy) acknowledges an open assignment and starts work on it;
+    the task stays open. Accepting it again changes nothing; completing it does not need it."""
+    step, task = _begin(session, env, task_id, actor, now)
+    if task.kind != "assignment":
+        raise UnknownDecision()
+    _check_open(step, task)
+    if task.accepted_at is not None:
+        return task
+    task.accepted_at = now
+    step.event("accepted", task.node, task_id=task.id)
     return task
 
 

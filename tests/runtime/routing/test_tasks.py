@@ -288,3 +288,57 @@ def test_no_decision_after_the_route_is_cancelled(world: World) -> None:
         world.decide(task, "legal", "approve")
     with world.db.session(write=True) as session, pytest.raises(RouteNotRunning):
         instances.cancel(session, world.env, instance, world.actor("author"), now=NOW)
+
+
+def test_the_assignee_accepts_an_assignment_once_and_then_completes_it(world: World) -> None:
+    world.publish(chain("call", node("call", "assignment", executor={"field": "manager"})))
+    instance = world.start("call", world.document(manager=world.users["manager"]))
+    task = world.task(instance, "call")
+    assert world.task_row(task).accepted_at is None
+    later = NOW + timedelta(hours=1)
+    world.decide(task, "manager", "accept", now=later)
+    row = world.task_row(task)
+    assert (row.status, row.accepted_at, row.decision) == ("open", later, None)
+    assert world.events(instance)[-1] == "accepted"
+    version = world.instance(instance).version
+    world.decide(task, "manager", "accept", now=later + timedelta(hours=1))  # a double click
+    assert world.task_row(task).accepted_at == later
+    assert world.instance(instance).version == version
+    assert world.events(instance).count("accepted") == 1
+    world.decide(task, "manager", "complete", "Called", now=later + timedelta(hours=2))
+    assert world.instance(instance).status == "finished"
+    with pytest.raises(TaskClosed):
+        world.decide(task, "manager", "accept")
+
+
+def test_only_the_assignee_or_their_deputy_accepts_and_only_an_assignment(world: World) -> None:
+    world.user("stand_in")
+    world.deputy("manager", "stand_in", date(2026, 12, 1), date(2026, 12, 10))
+    world.publish(
+        chain("call", node("call", "assignment", executor={"field": "manager"})),
+        chain("visa", node("visa", "approval", executors=[{"role": "legal"}])),
+    )
+    instance = world.start("call", world.document(manager=world.users["manager"]))
+    task = world.task(instance, "call")
+    before = snapshot(world, instance)
+    with pytest.raises(NotYourTask):
+        world.decide(task, "cfo", "accept")
+    assert snapshot(world, instance) == before
+    assert world.task_row(task).accepted_at is None
+    world.decide(task, "stand_in", "accept")  # the deputy of the absent manager
+    assert world.task_row(task).accepted_at == NOW
+    visa = world.start("visa", world.document())
+    approval = world.task(visa, "visa")
+    with pytest.raises(UnknownDecision):
+        world.decide(approval, "legal", "accept")
+    assert world.task_row(approval).accepted_at is None
+
+
+def test_completing_without_accepting_still_works(world: World) -> None:
+    world.publish(chain("call", node("call", "assignment", executor={"author": True})))
+    instance = world.start("call", world.document())
+    task = world.task(instance, "call")
+    world.decide(task, "author", "complete", "Done")
+    row = world.task_row(task)
+    assert (row.status, row.accepted_at) == ("done", None)
+    assert "accepted" not in world.events(instance)
