@@ -74,3 +74,18 @@ class RouteRuntimeError(PotokError):
     @property
     def text(self) -> str:
         return self.message % self.params if self.params else self.message
+
+
+class RouteVersionCurrent(Conflict):
+    message = N_("The document already follows this version of the route; nothing was changed.")
+
+
+class RouteVersionOlder(ValidationFailed):
+    message = N_("Choose a newer version of the route than the one the document follows.")
+
+
+class StepsMissingInVersion(Conflict):
+    message = N_(
+        "The newer version of the route lacks the steps the document is at now: %(steps)s. "
+        "Nothing was changed."
+    )
