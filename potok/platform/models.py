@@ -346,3 +346,24 @@ class RouteEvent(Base):
     delay_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_route_events_instance", "instance_id", "id"),)
+
+
+class Notification(Base):
+    """An in-app notice to one person, written in the transaction of the route transition
+    that causes it. ``text`` is a message id and ``params`` its values (a value may be a
+    ``{"en": …, "ru": …}`` label), so it is shown in the reader's language."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    stream: Mapped[str] = mapped_column(String(40))
+    doc_id: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("route_tasks.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_notifications_user", "user_id", "read_at", "id"),)

@@ -16,7 +16,7 @@ from potok.metadata.tables import MetaObject, MetaVersion
 from potok.platform.audit import Actor
 from potok.platform.i18n import Catalogs
 from potok.platform.models import RouteEvent, RouteInstance
-from potok.runtime import documents
+from potok.runtime import documents, notifications
 from potok.runtime.routing import calendar
 from potok.runtime.routing.errors import RouteNotRunning, RouteRuntimeError
 from potok.runtime.streams import StreamRuntime, Streams
@@ -88,8 +88,9 @@ class Step:
         return self._calendar
 
     def event(self, what: str, node: str | None = None, **details: Any) -> None:
-        """Add to the timeline; the first event of a transition bumps the instance's version
-        (a transition refused by its checks writes nothing, not even that)."""
+        """Add to the timeline, and notify the people the event concerns; the first event of
+        a transition bumps the instance's version (a transition refused by its checks writes
+        nothing, not even that)."""
         if not self._touched:
             self.instance.version += 1
             self._touched = True
@@ -107,6 +108,7 @@ class Step:
                 delay_reason=details.get("delay_reason"),
             )
         )
+        notifications.on_event(self, what, node, details)
 
 
 def lock(session: Session, instance_id: int) -> RouteInstance:
