@@ -124,6 +124,27 @@ def migrate(
     return instance
 
 
+def newer_version(session: Session, instance: RouteInstance) -> int | None:
+    """The id of the published version of the instance's route when it is newer than the
+    one the instance follows (None otherwise, or when the route is not published)."""
+    try:
+        published = published_version(session, instance.route)
+    except NotFound:
+        return None
+    if published == instance.route_version_id:
+        return None
+    numbers = dict(
+        session.execute(
+            select(MetaVersion.id, MetaVersion.version).where(
+                MetaVersion.id.in_((instance.route_version_id, published))
+            )
+        ).all()
+    )
+    return (
+        published if numbers.get(published, 0) > numbers.get(instance.route_version_id, 0) else None
+    )
+
+
 def _missing_steps(session: Session, old: Route, new: Route, instance_id: int) -> list[str]:
     """The steps the instance is at now that the new version lacks (or has as another kind;
     a join that no longer has a way in from where a branch waits counts too), in route order

@@ -2,7 +2,9 @@
 route panel (the steps with the current position, the timeline, the instance's state, the
 user's own open tasks), and the actions on it: ``POST /s/<stream>/<id>/route/start`` (a user
 who may edit the document), ``…/route/<instance>/retry`` (an administrator, for an instance
-that needs attention) and ``…/route/<instance>/cancel`` (a user who may configure the stream).
+that needs attention), ``…/route/<instance>/cancel`` (a user who may configure the stream) and
+``…/route/migrate`` (the same, to move the running instance to the newest published version of
+its route).
 
 A card asks :func:`potok.runtime.extras.present` whether the document has a route instance at
 all; without one the panel costs no query."""
@@ -25,6 +27,7 @@ from potok.platform.web.context import Ctx, endpoint
 from potok.runtime import extras, permissions
 from potok.runtime.documents import Document
 from potok.runtime.routing import engine, instances
+from potok.runtime.routing.errors import RouteNotRunning
 from potok.runtime.routing.jobs import env_of
 from potok.runtime.streams import StreamRuntime
 from potok.runtime.web.common import CardPanel, Place, document_of, path_id, stream_place
@@ -52,6 +55,8 @@ EVENT_TEXTS = {
     "overdue": N_("Overdue notice sent"),
     "needs_attention": N_("Stopped: needs attention"),
     "retried": N_("Retried"),
+    "migrated": N_("Moved to a newer version of the route"),
+    "accepted": N_("Task accepted"),
     "reached_end": N_("Reached the end"),
     "finished": N_("Route finished"),
 }
@@ -198,6 +203,7 @@ def panel_data(
     *,
     present: frozenset[str] = extras.EVERYTHING,
     notice: str = "",
+    error: str = "",
 ) -> dict[str, Any]:
     may_edit = permissions.can(ctx.db, ctx.me, place.runtime, "edit", document.id)
     choice = route_choice(place.runtime)
@@ -207,7 +213,9 @@ def panel_data(
         "may_start": bool(choice) and may_edit,
         "may_retry": False,
         "may_cancel": False,
+        "may_migrate": False,
         "notice": notice,
+        "error": error,
     }
     if "route" not in present:
         return data
@@ -294,6 +302,9 @@ def panel_data(
             "show_error": ctx.me.superuser and instance.status == "needs_attention",
             "may_retry": ctx.me.superuser and instance.status == "needs_attention",
             "may_cancel": place.access.configure and running,
+            "may_migrate": running
+            and _may_configure(ctx, place)
+            and instances.newer_version(ctx.db, instance) is not None,
             "may_start": data["may_start"] and not running,
         }
     )
@@ -373,8 +384,46 @@ def cancel(ctx: Ctx) -> Response:
     return VIEW.done(ctx, place, document, N_("The route is cancelled."))
 
 
+def _may_configure(ctx: Ctx, place: Place) -> bool:
+    return bool(place.access.configure or ctx.me.superuser)
+
+
+@endpoint()
+def migrate(ctx: Ctx) -> Response:
+    """Move the document's running route to the newest published version; a refusal (a step
+    the document is at now is missing there…) changes nothing and is shown with its reason."""
+    place = stream_place(ctx)
+    document = document_of(ctx, place)
+    if not _may_configure(ctx, place):
+        raise PermissionDenied()
+    live = [
+        found
+        for found in instances.instances_of(ctx.db, place.runtime.key, document.id)
+        if found.status in LIVE
+    ]
+    if not live:
+        raise RouteNotRunning()
+    try:
+        instances.migrate(
+            ctx.db,
+            env_of(ctx.services),
+            live[-1].id,
+            ctx.actor,
+            now=ctx.now,
+            language=ctx.t.language,
+        )
+    except (Conflict, ValidationFailed) as refused:
+        if not ctx.is_htmx:
+            raise
+        ctx.db.rollback()
+        reason = ctx.t.format(refused.message, refused.params)
+        return VIEW.render(ctx, place, document, status=refused.status, error=reason)
+    return VIEW.done(ctx, place, document, N_("The route now follows its newest version."))
+
+
 routes: list[BaseRoute] = [
     Route("/{stream}/{doc_id:int}/route/start", start, methods=["POST"], name="route_start"),
+    Route("/{stream}/{doc_id:int}/route/migrate", migrate, methods=["POST"], name="route_migrate"),
     Route(
         "/{stream}/{doc_id:int}/route/{instance_id:int}/retry",
         retry,

@@ -5,6 +5,7 @@ instance is at now is missing from it."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -19,7 +20,12 @@ from potok.runtime.routing.errors import (
     RouteVersionOlder,
     StepsMissingInVersion,
 )
+from tests.builders import Publisher
 from tests.runtime.routing.conftest import NOW, World, chain, node
+from tests.runtime.routing.test_web import Company
+from tests.runtime.routing.test_web import node as web_node
+from tests.runtime.routing.test_web import route as web_route
+from tests.runtime.test_screens import card_id
 
 LEGAL = node("legal", "approval", executors=[{"role": "legal"}], deadline={"working_days": 2})
 CFO = node("cfo", "approval", executors=[{"role": "cfo"}])
@@ -179,3 +185,76 @@ def test_moved_to_a_given_newer_version_not_only_the_newest(world: World) -> Non
     world.decide(world.task(instance, "cfo"), "cfo", "approve")
     assert world.open_tasks(instance) == [("ceo", "ceo", "approval")]
     assert first < second < third
+
+
+# Through the web: the card's route panel -----------------------------------------------------
+
+
+@pytest.fixture
+def company(publisher: Publisher, db: Any, clock: Any, as_user: Any, admin: Any) -> Company:
+    found = Company(publisher, db, clock, as_user)
+    found.boss = admin  # type: ignore[attr-defined]  # "boss", the administrator
+    return found
+
+
+def visa(*middle: dict[str, Any]) -> dict[str, Any]:
+    return web_route("visa", *middle)
+
+
+LEGAL_STEP = web_node("legal", "approval", executors=[{"role": "legal"}])
+
+
+def test_an_administrator_moves_the_route_to_the_newest_version_from_the_card(
+    company: Company,
+) -> None:
+    sara = company.person("sara", "sales")
+    company.person("lena", "legal")
+    company.person("carl", "sales")
+    nick = company.person("nick", "sales")
+    boss = company.boss  # type: ignore[attr-defined]
+    company.publish()
+    doc_id = card_id(company.register(sara))
+    card = f"/s/deals/{doc_id}"
+    move = f"{card}/route/migrate"
+    assert "A newer version of this route is published." not in boss.get(card).text
+    company.publisher.publish(
+        visa(LEGAL_STEP, web_node("archive", "assignment", executor={"author": True}))
+    )
+    shown = boss.get(card).text
+    assert "A newer version of this route is published." in shown
+    assert "Move to the newest version" in shown
+    assert "Move to the newest version" not in sara.get(card).text
+    old_version = company.instance(doc_id).route_version_id
+    assert sara.submit(move).status_code == 403
+    assert nick.submit(move).status_code == 404
+    assert company.instance(doc_id).route_version_id == old_version
+    moved = boss.submit(move, headers={"HX-Request": "true"})
+    assert moved.status_code == 200
+    assert "The route now follows its newest version." in moved.text
+    assert "Moved to a newer version of the route" in moved.text
+    assert "A newer version of this route is published." not in moved.text
+    assert "Archive" in moved.text  # the new step is among the steps ahead
+    assert company.instance(doc_id).route_version_id != old_version
+
+
+def test_a_refused_move_shows_the_reason_and_changes_nothing(company: Company) -> None:
+    sara = company.person("sara", "sales")
+    company.person("lena", "legal")
+    company.person("carl", "sales")
+    boss = company.boss  # type: ignore[attr-defined]
+    company.publish()
+    doc_id = card_id(company.register(sara))
+    company.publisher.publish(visa(web_node("review", "approval", executors=[{"role": "legal"}])))
+    before = company.instance(doc_id)
+    move = f"/s/deals/{doc_id}/route/migrate"
+    refused = boss.submit(move, headers={"HX-Request": "true"})
+    assert refused.status_code == 409
+    assert "lacks the steps the document is at now: Legal." in refused.text
+    assert 'class="notice notice-error"' in refused.text
+    plain = boss.submit(move)
+    assert plain.status_code == 409 and "Legal" in plain.text
+    after = company.instance(doc_id)
+    assert (after.route_version_id, after.version) == (before.route_version_id, before.version)
+    # A document whose route is over has nothing to move.
+    boss.submit(f"/s/deals/{doc_id}/route/{before.id}/cancel")
+    assert boss.submit(move).status_code == 409
