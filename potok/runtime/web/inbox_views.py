@@ -1,8 +1,8 @@
 """The inbox (``/inbox``) and a task beside its document (``/inbox/<task_id>``).
 
-A task's decisions are posted to its own address: ``action`` names the decision (complete,
-refuse, approve, reject, return_for_revision, resubmit, delegate, reassign). The engine checks
-everything before it writes and the request's transaction is rolled back on any error, so a
+A task's decisions are posted to its own address: ``action`` names the decision (accept,
+complete, refuse, approve, reject, return_for_revision, resubmit, delegate, reassign). The engine
+checks everything before it writes and the request's transaction is rolled back on any error, so a
 refused decision changes nothing; its message is shown beside the form. A second identical
 submit (a double click) changes nothing and says so. Under htmx the answer is the task's
 fragment again; without JavaScript a decision flashes its result and goes back to the inbox.
@@ -32,7 +32,7 @@ from potok.runtime.web.layout import card_sections
 from potok.settings import LANGUAGES
 
 ROUTE_ENV = "runtime.routing.env"  # shared with the scheduler's jobs
-DECISIONS = ("complete", "refuse", "approve", "reject", "return_for_revision", "resubmit")
+DECISIONS = ("accept", "complete", "refuse", "approve", "reject", "return_for_revision", "resubmit")
 ACTIONS = {
     "assignment": ("complete", "refuse"),
     "delegated": ("complete", "refuse"),
@@ -48,6 +48,7 @@ ACTION_LABELS = {
     "resubmit": N_("Resubmit"),
 }
 DONE_MESSAGES = {
+    "accept": N_("The task is accepted; complete it when the work is done."),
     "complete": N_("The task is completed."),
     "refuse": N_("The task is refused."),
     "approve": N_("Approved."),
@@ -229,6 +230,7 @@ def _task_data(
         "readable": readable,
         "is_open": is_open,
         "actions": [(a, ACTION_LABELS[a]) for a in ACTIONS.get(task.kind, ())] if may_act else [],
+        "may_accept": may_act and task.kind == "assignment" and task.accepted_at is None,
         "may_delegate": may_act and task.kind in ("assignment", "approval"),
         "may_reassign": readable
         and instance.status == "running"

@@ -528,3 +528,28 @@ def test_todo_count_counts_deputies(office: Office) -> None:
         assert inbox.todo_count(session, office.world.users["ceo"], today) == 1
         assert inbox.todo_count(session, office.world.users["ceo"], today + timedelta(1)) == 0
         assert inbox.todo_count(session, office.world.users["cfo"], date(2026, 1, 1)) == 0
+
+
+def test_an_assignment_is_accepted_from_the_task_page_then_completed(office: Office) -> None:
+    office.world.publish(chain("call", node("call", "assignment", executor={"author": True})))
+    task_id = office.world.task(office.route(doc(office), "call"), "call")
+    author = office.client("author")
+    page = author.get(f"/inbox/{task_id}").text
+    assert 'value="accept"' in page and ">Accept</button>" in page
+    assert "<dt>Accepted</dt>" not in page
+    assert 'value="accept"' not in office.client("legal").get(f"/inbox/{task_id}").text
+    stranger = decide(office.client("legal"), task_id, "accept")
+    assert stranger.status_code == 404
+    assert office.world.task_row(task_id).accepted_at is None
+    accepted = decide(author, task_id, "accept", htmx=True)
+    assert accepted.status_code == 200
+    assert "The task is accepted; complete it when the work is done." in accepted.text
+    assert "<dt>Accepted</dt>" in accepted.text
+    assert 'value="accept"' not in accepted.text
+    assert 'value="complete"' in accepted.text  # the work can now be completed
+    row = office.world.task_row(task_id)
+    assert (row.status, row.accepted_at) == ("open", office.clock())
+    assert decide(author, task_id, "accept").status_code == 303  # a second accept: no change
+    assert office.world.task_row(task_id).accepted_at == row.accepted_at
+    assert decide(author, task_id, "complete", comment="called").status_code == 303
+    assert office.world.task_row(task_id).status == "done"
