@@ -23,7 +23,7 @@ from potok.platform.auth import CurrentUser
 from potok.platform.models import RouteInstance, RouteTask
 from potok.platform.nav import NavItem
 from potok.platform.web.context import Ctx, endpoint
-from potok.runtime import documents, inbox, permissions
+from potok.runtime import control, documents, inbox, permissions
 from potok.runtime.routing import executors, tasks
 from potok.runtime.routing.context import Env
 from potok.runtime.routing.errors import UnknownDecision
@@ -127,6 +127,9 @@ def inbox_page(ctx: Ctx) -> Response:
             "more_href": more,
             "decision_labels": DECISION_LABELS,
             "now": ctx.now,
+            "control_href": ""
+            if filters.after or not control.controls_anything(ctx.db, ctx.me.id)
+            else ctx.url("runtime:control"),
         },
         fragment="runtime/_inbox_rows.html" if filters.after else None,
     )

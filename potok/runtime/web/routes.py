@@ -16,11 +16,13 @@ from potok.runtime.routing import jobs
 from potok.runtime.streams import Streams
 from potok.runtime.web import (
     comments_views,
+    control_views,
     files_views,
     history_views,
     inbox_views,
     links_views,
     list_views,
+    notification_views,
     route_views,
     search_views,
     trash_views,
@@ -54,7 +56,9 @@ routes: list[BaseRoute] = [
         ],
     ),
     *search_views.routes,
+    *control_views.routes,
     *inbox_views.routes,
+    *notification_views.routes,
 ]
 
 
@@ -73,6 +77,7 @@ def _nav(user: CurrentUser, services: Any, session: Session | None = None) -> li
         runtimes = streams.all(session)
     return [
         inbox_views.nav_item(user, services, session),
+        notification_views.nav_item(user, services, session),
         *(
             NavItem(
                 runtime.stream.label("en"),
