@@ -59,6 +59,9 @@ FINISHED = {
 FINISHED_OTHER = N_("The route %(route)s of your document ended: %(outcome)s")
 NEEDS_ATTENTION = N_("The route %(route)s of your document stopped and needs attention")
 
+EVENTS = frozenset(
+    ("task_created", "reassigned", "reminder", "overdue", "returned", "finished", "needs_attention")
+)
 TASK_KINDS = {"revision": ("revision", REVISION), "delegated": ("delegated", DELEGATED)}
 
 
@@ -104,6 +107,8 @@ def _labels(labels: Any, fallback: str) -> dict[str, str]:
 
 def on_event(step: Step, what: str, node: str | None, details: dict[str, Any]) -> None:
     """Notify the people a timeline event concerns (see the module docstring)."""
+    if what not in EVENTS:
+        return
     task_id = details.get("task_id")
     task = step.session.get(RouteTask, task_id) if task_id is not None else None
     people: list[tuple[int | None, str, str, dict[str, Any]]] = []
