@@ -5,13 +5,14 @@ opened goes to its task and is read after."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from potok.platform.db import Database
-from potok.platform.models import Role, user_roles
+from potok.platform.models import Role, RouteTask, user_roles
 from tests.browser.conftest import DESKTOP, PHONE, Console, LiveServer, screenshot
 from tests.browser.test_inbox import CONTRACTS, VISA
 from tests.browser.test_shell import horizontal_overflow, log_in, switch_language
@@ -97,4 +98,67 @@ def test_the_bell_and_the_notifications_on_a_phone(
         assert desktop is not None and switch is not None
         assert desktop["x"] > switch["x"]  # at the right end of the bar
         screenshot(page, "notifications-desktop-en")
+    assert console.unexpected() == []
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_the_controller_view_on_a_phone(
+    page: Page,
+    live_server: LiveServer,
+    db: Database,
+    publisher: Publisher,
+    create_user: Callable[..., int],
+    clock: FakeClock,
+    console: Console,
+    language: str,
+) -> None:
+    world = World(db, publisher)
+    publisher.publish(CONTRACTS, VISA)
+    world.published = True
+    for name, roles in (("chief", ("staff",)), ("lawyer", ("staff", "legal"))):
+        world.users[name] = create_user(name, full_name=name.title())
+        with db.session(write=True) as session:
+            for key in roles:
+                role = session.scalar(select(Role).where(Role.key == key))
+                if role is None:
+                    role = Role(key=key, labels=labels(key), created_at=clock(), updated_at=clock())
+                    session.add(role)
+                    session.flush()
+                session.execute(
+                    insert(user_roles).values(user_id=world.users[name], role_id=role.id)
+                )
+    world.department("Legal", "chief", "lawyer")
+    late = world.start(
+        "visa", world.document("chief", title="Supply of 40 pumps"), by="chief", now=clock()
+    )
+    world.start(
+        "visa", world.document("chief", title="Lease of the warehouse"), by="chief", now=clock()
+    )
+    with db.session(write=True) as session:
+        session.execute(
+            update(RouteTask)
+            .where(RouteTask.instance_id == late)
+            .values(deadline=clock() - timedelta(days=3))
+        )
+
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server, "chief", PASSWORD)
+    expect(page.locator("#main")).to_be_visible()
+    if language == "ru":
+        switch_language(page, "ru")
+    page.goto(live_server("/inbox"))
+    link = page.locator("a.inbox-control-link")
+    expect(link).to_be_visible()
+    assert horizontal_overflow(page) == 0
+    screenshot(page, f"inbox-control-link-phone-{language}")
+    link.click()
+    rows = page.locator(".control-list .inbox-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("Supply of 40 pumps")
+    expect(rows.first).to_contain_text("Lawyer")
+    expect(rows.first).to_contain_text("3 дня" if language == "ru" else "3 days")
+    assert horizontal_overflow(page) == 0
+    screenshot(page, f"control-phone-{language}")
+    rows.first.locator("a.inbox-link").click()
+    expect(page.locator("form.task-handover, details.task-handover").first).to_be_visible()
     assert console.unexpected() == []
