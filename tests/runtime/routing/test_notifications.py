@@ -20,7 +20,7 @@ from potok.runtime.routing import tasks, timers
 from potok.runtime.routing.errors import CommentRequired
 from tests.conftest import Client
 from tests.runtime.routing import test_inbox
-from tests.runtime.routing.conftest import NOW, World, chain, node
+from tests.runtime.routing.conftest import NOW, World, chain, edge, node, route
 from tests.runtime.routing.test_inbox import Office, decide, doc, visa
 
 office = test_inbox.office  # the inbox tests' company, with passwords, as a fixture
@@ -138,6 +138,32 @@ def test_a_route_needing_attention_tells_the_author(world: World) -> None:
     assert notes(world, "author") == [
         ("needs_attention", "The route visa of your document stopped and needs attention")
     ]
+
+
+def test_a_movement_rolled_back_leaves_no_notification_of_its_tasks(world: World) -> None:
+    world.publish(
+        route(
+            "both",
+            node("start", "start"),
+            node("fork", "split"),
+            node("visa", "approval", executors=[{"role": "legal"}]),
+            node("check", "approval", executors=[{"role": "nobody"}]),
+            node("meet", "join"),
+            node("end", "end"),
+            edges=[
+                edge("start", "fork"),
+                edge("fork", "visa"),
+                edge("fork", "check"),
+                edge("visa", "meet"),
+                edge("check", "meet"),
+                edge("meet", "end"),
+            ],
+        )
+    )
+    instance = world.start("both", world.document(), by="manager")
+    assert world.instance(instance).status == "needs_attention"
+    assert notes(world, "legal") == []
+    assert [kind for kind, _ in notes(world, "author")] == ["needs_attention"]
 
 
 def test_the_text_follows_the_readers_language(world: World) -> None:
