@@ -541,7 +541,7 @@ class Stage:
                 self.token,
                 now=utcnow(),
                 timeouts=auth.SessionTimeouts(timedelta(days=1), timedelta(days=1)),
-                registry=self.app.state.services.capabilities,  # type: ignore[attr-defined]
+                registry=self.app.state.services.capabilities,
             )
         assert found.user is not None
         return found.user

@@ -361,13 +361,14 @@ def _documents(
         title_key = runtime.stream.title_field
         title = runtime.compiled.columns.get(title_key) if title_key else None
         columns = [table.c.id, table.c.reg_number] + ([title] if title is not None else [])
+        ids = {row.doc_id for row in members}
         found = {
             item[0]: item
             for item in session.execute(
                 select(*columns).where(
-                    table.c.id.in_(sorted({row.doc_id for row in members})),
+                    table.c.id.in_(sorted(ids)),
                     table.c.deleted == false(),
-                    permissions.readable(session, user, runtime),
+                    permissions.readable(session, user, runtime, among=ids),
                 )
             )
         }

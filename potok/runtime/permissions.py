@@ -16,7 +16,7 @@ exports all apply the same rule; single documents are checked with :func:`can`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,10 +159,14 @@ def _shared(runtime: StreamRuntime, me: Any) -> ColumnElement[bool]:
     )
 
 
-def _participant(runtime: StreamRuntime, me: Any) -> ColumnElement[bool]:
+def _participant(
+    runtime: StreamRuntime, me: Any, among: Collection[int] | None = None
+) -> ColumnElement[bool]:
     """The user has (or had) a task on the document's route, acts for its owner (a deputy),
     or controls one of its tasks. An uncorrelated ``id IN (…)``: the user's tasks come from
-    their indexes, so a list filtered by it never reads the stream's table row by row."""
+    their indexes, so a list filtered by it never reads the stream's table row by row.
+    ``among`` narrows it to known documents (a page of the inbox), so a user with thousands
+    of tasks does not gather them all to check fifty."""
     documents = (
         select(RouteInstance.doc_id)
         .join(RouteTask, RouteTask.instance_id == RouteInstance.id)
@@ -175,6 +179,8 @@ def _participant(runtime: StreamRuntime, me: Any) -> ColumnElement[bool]:
             ),
         )
     )
+    if among is not None:
+        documents = documents.where(RouteInstance.doc_id.in_(sorted(among)))
     return runtime.compiled.table.c.id.in_(documents)
 
 
@@ -191,13 +197,19 @@ def readable_within(
     )
 
 
-def readable(session: Session, user: CurrentUser, runtime: StreamRuntime) -> ColumnElement[bool]:
-    """The SQL condition for documents of ``runtime``'s stream that ``user`` may read."""
+def readable(
+    session: Session,
+    user: CurrentUser,
+    runtime: StreamRuntime,
+    among: Collection[int] | None = None,
+) -> ColumnElement[bool]:
+    """The SQL condition for documents of ``runtime``'s stream that ``user`` may read;
+    ``among``, when the caller asks about known documents only, keeps it to them."""
     access = access_for(user, runtime)
     return or_(
         scope_clause(session, user, runtime, access.read),
         _shared(runtime, user.id),
-        _participant(runtime, user.id),
+        _participant(runtime, user.id, among),
     )
 
 
