@@ -371,6 +371,11 @@ class Stage:
             self.get(client, url_of(run))
         return measure(lambda run: self.get(client, url_of(run)), runs)
 
+    def manager_and_status(self, run: int) -> tuple[int, int]:
+        """A filter the lists are timed with: one of the managers and a frequent status."""
+        rng = random.Random(run)
+        return rng.choice(self.filled.managers), rng.choice(self.filled.statuses[:3])
+
     def doc_id(self, run: int) -> int:
         first, last = self.filled.doc_ids
         return random.Random(run).randint(first, last)
@@ -407,10 +412,7 @@ class Stage:
         filled = self.filled
         runtime = self._runtime()
         user = self._admin()
-
-        def choice(run: int) -> tuple[int, int]:
-            rng = random.Random(run)
-            return rng.choice(filled.managers), rng.choice(filled.statuses[:3])
+        choice = self.manager_and_status
 
         def potok(run: int) -> None:
             manager, status = choice(run)
@@ -451,10 +453,7 @@ class Stage:
 
     def list_page_filter(self, runs: int) -> Result:
         filled = self.filled
-
-        def choice(run: int) -> tuple[int, int]:
-            rng = random.Random(run)
-            return rng.choice(filled.managers), rng.choice(filled.statuses[:3])
+        choice = self.manager_and_status
 
         def potok(run: int) -> str:
             manager, status = choice(run)
@@ -476,10 +475,7 @@ class Stage:
 
     def list_count(self, runs: int) -> Result:
         filled = self.filled
-
-        def choice(run: int) -> tuple[int, int]:
-            rng = random.Random(run)
-            return rng.choice(filled.managers), rng.choice(filled.statuses[:3])
+        choice = self.manager_and_status
 
         def potok(run: int) -> str:
             manager, status = choice(run)

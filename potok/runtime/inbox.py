@@ -183,6 +183,24 @@ def _document_filter(
     return or_(*parts) if parts else false()
 
 
+# What a row of the inbox (or of a card's waiting tasks) is made from, with its sort key.
+_ROW_COLUMNS = (
+    RouteTask.id,
+    RouteTask.kind,
+    RouteTask.node,
+    RouteTask.status,
+    RouteTask.decision,
+    RouteTask.assignee_id,
+    RouteTask.original_assignee_id,
+    RouteTask.created_at,
+    RouteTask.deadline,
+    RouteTask.decided_at,
+    RouteInstance.stream,
+    RouteInstance.doc_id,
+    RouteInstance.route_version_id,
+)
+
+
 def open_inbox(
     session: Session,
     env: Env,
@@ -218,22 +236,7 @@ def open_inbox(
         else func.coalesce(RouteTask.deadline, literal(NO_DEADLINE, RouteTask.deadline.type))
     )
     statement = (
-        select(
-            RouteTask.id,
-            RouteTask.kind,
-            RouteTask.node,
-            RouteTask.status,
-            RouteTask.decision,
-            RouteTask.assignee_id,
-            RouteTask.original_assignee_id,
-            RouteTask.created_at,
-            RouteTask.deadline,
-            RouteTask.decided_at,
-            RouteInstance.stream,
-            RouteInstance.doc_id,
-            RouteInstance.route_version_id,
-            key.label("sort_key"),
-        )
+        select(*_ROW_COLUMNS, key.label("sort_key"))
         .join(RouteInstance, RouteInstance.id == RouteTask.instance_id)
         .where(tabs[filters.tab])
     )
@@ -460,22 +463,7 @@ def waiting_for(
         places.append(and_(RouteInstance.stream == runtime.key, RouteInstance.doc_id.in_(linking)))
     key = func.coalesce(RouteTask.deadline, literal(NO_DEADLINE, RouteTask.deadline.type))
     statement = (
-        select(
-            RouteTask.id,
-            RouteTask.kind,
-            RouteTask.node,
-            RouteTask.status,
-            RouteTask.decision,
-            RouteTask.assignee_id,
-            RouteTask.original_assignee_id,
-            RouteTask.created_at,
-            RouteTask.deadline,
-            RouteTask.decided_at,
-            RouteInstance.stream,
-            RouteInstance.doc_id,
-            RouteInstance.route_version_id,
-            key.label("sort_key"),
-        )
+        select(*_ROW_COLUMNS, key.label("sort_key"))
         .join(RouteInstance, RouteInstance.id == RouteTask.instance_id)
         .where(RouteTask.status == "open", _holds(user.id, today), or_(*places))
         .order_by(key, RouteTask.id)

@@ -36,21 +36,19 @@ VISA = chain(
 )
 
 
-@pytest.mark.parametrize("language", ["en", "ru"])
-def test_a_contract_is_approved_from_the_inbox_on_a_phone(
-    page: Page,
-    live_server: LiveServer,
+def contracts_world(
     db: Database,
     publisher: Publisher,
     create_user: Callable[..., int],
     clock: FakeClock,
-    console: Console,
-    language: str,
-) -> None:
+    people: dict[str, tuple[str, ...]],
+) -> World:
+    """The contracts stream and its visa route published, and ``people`` (name -> role
+    keys) created with their roles."""
     world = World(db, publisher)
     publisher.publish(CONTRACTS, VISA)
     world.published = True
-    for name, roles in (("author", ("staff",)), ("lawyer", ("staff", "legal"))):
+    for name, roles in people.items():
         world.users[name] = create_user(name, full_name=name.title())
         with db.session(write=True) as session:
             for key in roles:
@@ -62,6 +60,23 @@ def test_a_contract_is_approved_from_the_inbox_on_a_phone(
                 session.execute(
                     insert(user_roles).values(user_id=world.users[name], role_id=role.id)
                 )
+    return world
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_a_contract_is_approved_from_the_inbox_on_a_phone(
+    page: Page,
+    live_server: LiveServer,
+    db: Database,
+    publisher: Publisher,
+    create_user: Callable[..., int],
+    clock: FakeClock,
+    console: Console,
+    language: str,
+) -> None:
+    world = contracts_world(
+        db, publisher, create_user, clock, {"author": ("staff",), "lawyer": ("staff", "legal")}
+    )
     contract = world.document(
         title="Supply of 40 pumps",
         amount=Decimal("750000"),

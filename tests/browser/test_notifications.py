@@ -9,16 +9,15 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import insert, select, update
+from sqlalchemy import update
 
 from potok.platform.db import Database
-from potok.platform.models import Role, RouteTask, user_roles
+from potok.platform.models import RouteTask
 from tests.browser.conftest import DESKTOP, PHONE, Console, LiveServer, screenshot
-from tests.browser.test_inbox import CONTRACTS, VISA
+from tests.browser.test_inbox import contracts_world
 from tests.browser.test_shell import horizontal_overflow, log_in, switch_language
-from tests.builders import Publisher, labels
+from tests.builders import Publisher
 from tests.conftest import PASSWORD, FakeClock
-from tests.runtime.routing.conftest import World
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
@@ -32,21 +31,9 @@ def test_the_bell_and_the_notifications_on_a_phone(
     console: Console,
     language: str,
 ) -> None:
-    world = World(db, publisher)
-    publisher.publish(CONTRACTS, VISA)
-    world.published = True
-    for name, roles in (("author", ("staff",)), ("lawyer", ("staff", "legal"))):
-        world.users[name] = create_user(name, full_name=name.title())
-        with db.session(write=True) as session:
-            for key in roles:
-                role = session.scalar(select(Role).where(Role.key == key))
-                if role is None:
-                    role = Role(key=key, labels=labels(key), created_at=clock(), updated_at=clock())
-                    session.add(role)
-                    session.flush()
-                session.execute(
-                    insert(user_roles).values(user_id=world.users[name], role_id=role.id)
-                )
+    world = contracts_world(
+        db, publisher, create_user, clock, {"author": ("staff",), "lawyer": ("staff", "legal")}
+    )
     world.start("visa", world.document(title="Supply of 40 pumps"), now=clock())
     world.start("visa", world.document(title="Lease of the warehouse"), now=clock())
 
@@ -112,21 +99,9 @@ def test_the_controller_view_on_a_phone(
     console: Console,
     language: str,
 ) -> None:
-    world = World(db, publisher)
-    publisher.publish(CONTRACTS, VISA)
-    world.published = True
-    for name, roles in (("chief", ("staff",)), ("lawyer", ("staff", "legal"))):
-        world.users[name] = create_user(name, full_name=name.title())
-        with db.session(write=True) as session:
-            for key in roles:
-                role = session.scalar(select(Role).where(Role.key == key))
-                if role is None:
-                    role = Role(key=key, labels=labels(key), created_at=clock(), updated_at=clock())
-                    session.add(role)
-                    session.flush()
-                session.execute(
-                    insert(user_roles).values(user_id=world.users[name], role_id=role.id)
-                )
+    world = contracts_world(
+        db, publisher, create_user, clock, {"chief": ("staff",), "lawyer": ("staff", "legal")}
+    )
     world.department("Legal", "chief", "lawyer")
     late = world.start(
         "visa", world.document("chief", title="Supply of 40 pumps"), by="chief", now=clock()
