@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from potok.app import create_app, services_of
 from potok.platform.audit import Actor
 from potok.platform.db import Database
 from potok.platform.i18n import Catalogs
@@ -27,10 +29,13 @@ from potok.platform.models import (
     User,
     user_roles,
 )
+from potok.platform.services import Services
 from potok.runtime import documents
 from potok.runtime.routing import engine, tasks
 from potok.runtime.streams import Streams
 from tests.builders import Publisher, field, labels, stream
+from tests.platform.test_mail import Inbox
+from tests.platform.test_mail import smtp_server as smtp_server
 
 NOW = datetime(2026, 12, 2, 10, 0)  # a Wednesday, in working hours
 
@@ -314,3 +319,18 @@ def world(db: Database, publisher: Publisher) -> World:
     company.user("manager")
     company.user("secretary", "secretary")
     return company
+
+
+@pytest.fixture
+def mailing(
+    settings: Any, clock: Any, smtp_server: tuple[Inbox, int]
+) -> Iterator[tuple[Services, Inbox]]:
+    """An app on the test database that sends its mail to a real SMTP server (aiosmtpd):
+    its services, and what the server received. The test's own app does the rest."""
+    received, port = smtp_server
+    app = create_app(settings.replace(smtp_url=f"smtp://127.0.0.1:{port}"), clock=clock)
+    services = services_of(app)
+    try:
+        yield services, received
+    finally:
+        services.db.dispose()

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from potok.app import create_app, services_of
 from potok.platform.audit import Actor
 from potok.platform.models import Deputy, RouteInstance, RouteTask
 from potok.platform.scheduler import PLATFORM_JOBS, run_job
@@ -37,103 +36,92 @@ def open_steps(db: Any, doc_id: int) -> list[tuple[str, int, int | None]]:
 
 
 def test_contract_route_with_a_deputy_a_delegation_and_a_reminder_by_mail(
-    settings: Any,
-    clock: Any,
-    create_user: Any,
-    admin: Any,
-    smtp_server: Any,  # noqa: F811 (fixture)
+    app: Any, clock: Any, create_user: Any, admin: Any, mailing: tuple[Any, Any]
 ) -> None:
-    inbox, port = smtp_server
+    services, inbox = mailing
     clock.now = MONDAY
-    app = create_app(settings.replace(smtp_url=f"smtp://127.0.0.1:{port}"), clock=clock)
-    services = services_of(app)
     db = services.db
-    try:
-        sales = Sales(app, db, clock, create_user)
-        hanna, artem, mila = (sales.ids[name] for name in ("hanna", "artem", "mila"))
-        dina = create_user("dina")
-        doc_id = sales.contract("2500000")  # above the threshold: the CEO signs too
-        # Hanna, the head of the author's department, is away on Monday and Tuesday.
-        with db.session(write=True) as session:
-            session.add(
-                Deputy(
-                    principal_id=hanna,
-                    deputy_id=dina,
-                    starts_on=date(2026, 11, 30),
-                    ends_on=date(2026, 12, 1),
-                    reason="leave",
-                    created_at=clock(),
-                )
+    sales = Sales(app, db, clock, create_user)
+    hanna, artem, mila = (sales.ids[name] for name in ("hanna", "artem", "mila"))
+    dina = create_user("dina")
+    doc_id = sales.contract("2500000")  # above the threshold: the CEO signs too
+    # Hanna, the head of the author's department, is away on Monday and Tuesday.
+    with db.session(write=True) as session:
+        session.add(
+            Deputy(
+                principal_id=hanna,
+                deputy_id=dina,
+                starts_on=date(2026, 11, 30),
+                ends_on=date(2026, 12, 1),
+                reason="leave",
+                created_at=clock(),
             )
-        assert admin.submit(f"/s/contracts/{doc_id}/route/start").status_code == 303
-        assert open_steps(db, doc_id) == [("legal", dina, hanna)]  # the deputy has it
-        with db.session(write=True) as session:
-            task_id = session.scalar(select(RouteTask.id).where(RouteTask.node == "legal"))
-            assert task_id is not None
-            tasks.decide(session, sales.env, task_id, Actor(dina, "dina"), "approve", now=clock())
-        # Hanna is back on Wednesday; the CFO step, hers, is delegated to Artem and returns.
-        clock.now = MONDAY + timedelta(days=2)
-        assert open_steps(db, doc_id) == [("cfo", dina, hanna)]  # given while she was away
-        with db.session(write=True) as session:
-            cfo_task = session.scalar(select(RouteTask.id).where(RouteTask.node == "cfo"))
-            assert cfo_task is not None
-            delegated = tasks.delegate(
-                session, sales.env, cfo_task, Actor(hanna, "hanna"), artem, now=clock()
-            )
-            delegated_id = delegated.id
-        with db.session(write=True) as session:
-            tasks.decide(
-                session,
-                sales.env,
-                delegated_id,
-                Actor(artem, "artem"),
-                "complete",
-                "Checked",
-                now=clock(),
-            )
-        with db.session(write=True) as session:
-            tasks.decide(
-                session, sales.env, cfo_task, Actor(hanna, "hanna"), "approve", now=clock()
-            )
-        assert open_steps(db, doc_id) == [("ceo", hanna, None)]
-        # Nobody decides the CEO step: the scheduler's job reminds, then tells it is overdue,
-        # once each, through the SMTP server.
-        sweep = next(job for job in services.jobs if job.key == "routes.timers")
-        deliver = next(job for job in PLATFORM_JOBS if job.key == "mail.deliver")
-        clock.advance(days=7)
-        for _ in range(2):
-            run_job(sweep, services)
-            run_job(deliver, services)
-        subjects = [
-            str(make_header(decode_header(message["Subject"]))) for _, message in inbox.messages
-        ]
-        assert [recipients for recipients, _ in inbox.messages] == [
-            ["hanna@example.com"],
-            ["hanna@example.com"],
-        ]
-        assert subjects[0].startswith("Reminder") and subjects[1].startswith("Overdue")
-        # Late, so the decision needs the reason of the delay.
-        with db.session(write=True) as session:
-            ceo_task = session.scalar(select(RouteTask.id).where(RouteTask.node == "ceo"))
-            assert ceo_task is not None
-            tasks.decide(
-                session,
-                sales.env,
-                ceo_task,
-                Actor(hanna, "hanna"),
-                "approve",
-                now=clock(),
-                delay_reason="Was on a business trip",
-            )
-        assert sorted(open_steps(db, doc_id)) == sorted(
-            [("manager", mila, None), ("secretary", hanna, None)]
         )
-        sales.decide(doc_id, "manager", "complete")
-        sales.decide(doc_id, "secretary", "complete")
-        with db.session() as session:
-            instance = session.scalar(select(RouteInstance).where(RouteInstance.doc_id == doc_id))
-            assert instance is not None and instance.status == "finished"
-            late = session.scalar(select(RouteTask).where(RouteTask.node == "ceo"))
-            assert late is not None and late.delay_reason == "Was on a business trip"
-    finally:
-        db.dispose()
+    assert admin.submit(f"/s/contracts/{doc_id}/route/start").status_code == 303
+    assert open_steps(db, doc_id) == [("legal", dina, hanna)]  # the deputy has it
+    with db.session(write=True) as session:
+        task_id = session.scalar(select(RouteTask.id).where(RouteTask.node == "legal"))
+        assert task_id is not None
+        tasks.decide(session, sales.env, task_id, Actor(dina, "dina"), "approve", now=clock())
+    # Hanna is back on Wednesday; the CFO step, hers, is delegated to Artem and returns.
+    clock.now = MONDAY + timedelta(days=2)
+    assert open_steps(db, doc_id) == [("cfo", dina, hanna)]  # given while she was away
+    with db.session(write=True) as session:
+        cfo_task = session.scalar(select(RouteTask.id).where(RouteTask.node == "cfo"))
+        assert cfo_task is not None
+        delegated = tasks.delegate(
+            session, sales.env, cfo_task, Actor(hanna, "hanna"), artem, now=clock()
+        )
+        delegated_id = delegated.id
+    with db.session(write=True) as session:
+        tasks.decide(
+            session,
+            sales.env,
+            delegated_id,
+            Actor(artem, "artem"),
+            "complete",
+            "Checked",
+            now=clock(),
+        )
+    with db.session(write=True) as session:
+        tasks.decide(session, sales.env, cfo_task, Actor(hanna, "hanna"), "approve", now=clock())
+    assert open_steps(db, doc_id) == [("ceo", hanna, None)]
+    # Nobody decides the CEO step: the scheduler's job reminds, then tells it is overdue,
+    # once each, through the SMTP server.
+    sweep = next(job for job in services.jobs if job.key == "routes.timers")
+    deliver = next(job for job in PLATFORM_JOBS if job.key == "mail.deliver")
+    clock.advance(days=7)
+    for _ in range(2):
+        run_job(sweep, services)
+        run_job(deliver, services)
+    subjects = [
+        str(make_header(decode_header(message["Subject"]))) for _, message in inbox.messages
+    ]
+    assert [recipients for recipients, _ in inbox.messages] == [
+        ["hanna@example.com"],
+        ["hanna@example.com"],
+    ]
+    assert subjects[0].startswith("Reminder") and subjects[1].startswith("Overdue")
+    # Late, so the decision needs the reason of the delay.
+    with db.session(write=True) as session:
+        ceo_task = session.scalar(select(RouteTask.id).where(RouteTask.node == "ceo"))
+        assert ceo_task is not None
+        tasks.decide(
+            session,
+            sales.env,
+            ceo_task,
+            Actor(hanna, "hanna"),
+            "approve",
+            now=clock(),
+            delay_reason="Was on a business trip",
+        )
+    assert sorted(open_steps(db, doc_id)) == sorted(
+        [("manager", mila, None), ("secretary", hanna, None)]
+    )
+    sales.decide(doc_id, "manager", "complete")
+    sales.decide(doc_id, "secretary", "complete")
+    with db.session() as session:
+        instance = session.scalar(select(RouteInstance).where(RouteInstance.doc_id == doc_id))
+        assert instance is not None and instance.status == "finished"
+        late = session.scalar(select(RouteTask).where(RouteTask.node == "ceo"))
+        assert late is not None and late.delay_reason == "Was on a business trip"
