@@ -1,6 +1,7 @@
 """The ``potok`` command.
 
-    potok serve [--host H] [--port P] [--workers N] [--no-scheduler]
+    potok serve [--host H] [--port P] [--workers N] [--no-scheduler] [--demo]
+    potok demo [--language en|ru]
     potok worker
     potok db upgrade | potok db current
     potok user create NAME [--full-name …] [--email …] [--role KEY …] [--password-stdin]
@@ -79,6 +80,43 @@ def _print_welcome(settings: Settings, url_host: str, port: int, boot: Bootstrap
         print(f"  Log in as '{boot.admin_username}' or another existing user.", flush=True)
 
 
+def _demo(settings: Settings, language: str) -> None:
+    """Create the demo company's people (once) and print them with their passwords."""
+    from potok.platform.clock import utcnow
+    from potok.platform.db import Database, make_unpooled_engine
+    from potok.seed_configs import staff
+    from potok.seed_configs.loader import load_default
+
+    database = Database(make_unpooled_engine(settings))
+    try:
+        with database.session(write=True) as session:
+            if load_default(session, "sales", now=utcnow()):
+                print("Loaded the configuration 'sales' for the demo.", flush=True)
+            made = staff.create_staff(session, language=language, now=utcnow())
+    finally:
+        database.dispose()
+    if made.already:
+        print(
+            "The demo users already exist; nothing was created or changed "
+            "(their passwords were shown when they were created).",
+            flush=True,
+        )
+        return
+    print("Demo users (the passwords are shown only this once):", flush=True)
+    for username, password, full_name, roles in made.created:
+        print(f"  {username:<12} {password:<18} {','.join(roles):<16} {full_name}", flush=True)
+    principal, deputy, _, _ = staff.DEPUTY
+    print(f"  {deputy} stands in for {principal} this week.", flush=True)
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    boot = _prepare(settings)
+    if boot.generated_password:
+        print(f"Created user '{boot.admin_username}' with password: {boot.generated_password}")
+    _demo(settings, args.language or settings.language)
+    return 0
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -90,6 +128,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.no_scheduler:
         settings = settings.replace(scheduler=False)
     boot = _prepare(settings)
+    if args.demo:
+        _demo(settings, settings.language)
     _print_welcome(settings, "127.0.0.1" if host in ("0.0.0.0", "::") else host, port, boot)  # noqa: S104
     if args.workers <= 1:
         uvicorn.run(
@@ -328,7 +368,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (POTOK_PORT, default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="web worker processes (default 1)")
     serve.add_argument("--no-scheduler", action="store_true", help="do not run the scheduler")
+    serve.add_argument(
+        "--demo", action="store_true", help="create the demo company's users first (once)"
+    )
     serve.set_defaults(run=cmd_serve)
+
+    demo = commands.add_parser(
+        "demo", help="set up the data dir with the Sales configuration and demo users (once)"
+    )
+    demo.add_argument(
+        "--language", choices=("en", "ru"), help="language of the demo names (POTOK_LANGUAGE)"
+    )
+    demo.set_defaults(run=cmd_demo)
 
     worker = commands.add_parser("worker", help="run only the scheduler (reminders, mail)")
     worker.set_defaults(run=cmd_worker)

@@ -214,7 +214,7 @@ def test_config_validate_needs_no_database(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("POTOK_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
     code, out, _ = run(["config", "validate", str(SALES)], capsys)
     assert code == 0
-    assert "20 objects, no problems" in out
+    assert "29 objects, no problems" in out
 
 
 def test_config_validate_lists_every_problem(capsys, tmp_path):
@@ -239,7 +239,7 @@ def test_config_import_export_and_purge(env, capsys, tmp_path):
     assert "new stream clients: create its tables" in out
     exported = tmp_path / "exported"
     code, out, _ = run(["config", "export", str(exported)], capsys)
-    assert code == 0 and "Wrote 20 files" in out
+    assert code == 0 and "Wrote 29 files" in out
     assert (exported / "stream" / "clients.json").read_text() == (
         SALES / "stream" / "clients.json"
     ).read_text()
@@ -273,7 +273,7 @@ def test_the_default_configuration_can_be_chosen_or_left_out(env, capsys, monkey
     code, out, _ = run(["db", "upgrade"], capsys)
     assert "Loaded" not in out
     code, out, _ = run(["config", "export", str(tmp_path / "sales")], capsys)
-    assert "Wrote 20 files" in out
+    assert "Wrote 29 files" in out
 
 
 def test_an_unknown_default_configuration_is_a_clear_error(env, capsys, monkeypatch):

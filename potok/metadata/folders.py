@@ -3,7 +3,8 @@
 A folder round-trips with the database: export writes stable, diff-friendly files (sorted
 keys, two-space indent, UTF-8, a final newline), validate checks a folder without touching
 the database, and import validates everything first and then applies all of it or nothing.
-``potok/seed_configs/sales`` is such a folder.
+``potok/seed_configs/sales`` is such a folder. Its ``role/`` files hold the roles its grants
+and routes name; they live in the platform's roles table (:mod:`potok.metadata.roles`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from potok.errors import N_
 from potok.metadata.schema import KINDS, Problem, problem
-from potok.metadata.validate import check_configuration
+from potok.metadata.validate import check_configuration, check_role_names
 
 Key = tuple[str, str]
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -87,9 +88,12 @@ def read_folder(path: Path) -> Folder:
 
 
 def validate_folder(path: Path) -> Folder:
-    """Read and check a folder without any database: every problem, with file and path."""
+    """Read and check a folder without any database: every problem, with file and path.
+    The folder carries the roles it names (``role/<key>.json``); a grant or route executor
+    naming another role is a problem."""
     folder = read_folder(path)
     folder.problems += check_configuration(folder.documents)
+    folder.problems += check_role_names(folder.documents)
     return folder
 
 

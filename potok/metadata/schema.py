@@ -21,7 +21,7 @@ from referencing import Registry, Resource
 from potok.errors import N_
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
-KINDS = ("stream", "layout", "dictionary", "route", "report", "rule", "webform")
+KINDS = ("stream", "layout", "dictionary", "route", "report", "rule", "webform", "role")
 MAX_DOCUMENT_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 40
 MAX_NODES = 200_000

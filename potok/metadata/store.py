@@ -5,7 +5,8 @@ that would result, plans the schema evolution of every stream it changes (shown 
 first), then — in one transaction — changes the database, writes a new immutable version per
 object and clears the drafts. A rollback publishes an old version's body again, as a new
 version. Dictionary items travel with a dictionary in a configuration folder but live in
-``dictionary_items`` (they are data: documents refer to them by id).
+``dictionary_items`` (they are data: documents refer to them by id); roles travel in a folder
+too but live in the platform's ``roles`` table (see :mod:`potok.metadata.roles`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from potok.errors import N_, NotFound, ValidationFailed
-from potok.metadata import dictionaries, evolution, schema_changes
+from potok.metadata import dictionaries, evolution, roles, schema_changes
 from potok.metadata.schema import Problem, check_document
 from potok.metadata.tables import MetaObject, MetaVersion, StreamTable
 from potok.metadata.validate import check_configuration
@@ -127,6 +128,7 @@ class PublishPlan:
     problems: list[Problem] = field(default_factory=list)
     streams: dict[str, evolution.StreamPlan] = field(default_factory=dict)
     new_streams: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)  # roles to create or rename, by key
 
     @property
     def blocked(self) -> list[evolution.Step]:
@@ -164,11 +166,15 @@ def plan_publish(
         (
             k
             for k, body in incoming.items()
-            if current.get(k) != _without_items(body) or (k[0] == "dictionary" and "items" in body)
+            if k[0] != "role"
+            and (
+                current.get(k) != _without_items(body) or (k[0] == "dictionary" and "items" in body)
+            )
         ),
         key=lambda k: (ORDER.index(k[0]) if k[0] in ORDER else 99, k[1]),
     )
     plan = PublishPlan(changed=changed, documents=candidate)
+    plan.roles = roles.changed(session, incoming)
     plan.problems = check_configuration(candidate)
     if plan.problems:
         return plan
@@ -231,6 +237,7 @@ def publish(
                 )
             ]
         )
+    roles.sync(session, plan.documents, plan.roles, author=author, now=now)
     workspace = schema_changes.Workspace(session, now, _streams(plan.documents))
     for kind, key in plan.changed:
         if kind == "dictionary" and "items" in plan.documents[(kind, key)]:
@@ -284,8 +291,10 @@ def in_effect(session: Session, kind: str, key: str) -> dict[str, Any]:
 
 
 def export_documents(session: Session) -> Documents:
-    """The published configuration as a folder holds it (dictionaries with their items)."""
+    """The published configuration as a folder holds it (dictionaries with their items,
+    and the roles)."""
     documents = {key: dict(body) for key, body in published(session).items()}
+    documents.update(roles.documents(session))
     for (kind, key), body in documents.items():
         if kind == "dictionary":
             found = dictionaries.as_documents(session, key)

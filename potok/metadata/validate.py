@@ -18,6 +18,8 @@ from potok.metadata import conditions, formulas, routes
 from potok.metadata.model import RESERVED_KEYS, SYSTEM_COLUMNS
 from potok.metadata.schema import KINDS, Problem, check_document, problem
 from potok.metadata.types import FieldValueError, field_type
+from potok.platform.accounts import ADMIN_ROLE
+from potok.platform.capabilities import PLATFORM_CAPABILITIES
 
 Documents = Mapping[tuple[str, str], Mapping[str, Any]]
 
@@ -495,6 +497,60 @@ def check_attached(document: Mapping[str, Any], documents: Documents) -> list[Pr
     return found
 
 
+def check_role(document: Mapping[str, Any]) -> list[Problem]:
+    """A role of a folder: not the built-in administrator, capabilities Potok knows."""
+    if document["key"] == ADMIN_ROLE:
+        return [
+            problem(
+                "key",
+                N_("%(key)s is Potok's built-in role; leave it out of the configuration."),
+                key=ADMIN_ROLE,
+            )
+        ]
+    known = {capability.key for capability in PLATFORM_CAPABILITIES}
+    return [
+        problem(f"capabilities[{index}]", N_("There is no capability %(key)s."), key=key)
+        for index, key in enumerate(document.get("capabilities", []))
+        if key not in known
+    ]
+
+
+def _roles_named(document: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(path, role key) of every role a stream's access rules or a route's executors name."""
+    named: list[tuple[str, str]] = []
+    access = document.get("access", {}) if document["kind"] == "stream" else {}
+    for part in ("grants", "fields"):
+        for index, rule in enumerate(access.get(part, [])):
+            named.append((f"access.{part}[{index}].role", str(rule["role"])))
+    for index, node in enumerate(document.get("nodes", []) if document["kind"] == "route" else []):
+        if isinstance(node.get("executor"), Mapping) and "role" in node["executor"]:
+            named.append((f"nodes[{index}].executor.role", str(node["executor"]["role"])))
+        for position, executor in enumerate(node.get("executors", [])):
+            if isinstance(executor, Mapping) and "role" in executor:
+                named.append((f"nodes[{index}].executors[{position}].role", str(executor["role"])))
+    return named
+
+
+def check_role_names(documents: Documents) -> list[Problem]:
+    """Grants and route executors of a configuration folder name only roles the folder
+    holds (or the built-in administrator): a folder carries the roles it needs."""
+    known = {key for kind, key in documents if kind == "role"} | {ADMIN_ROLE}
+    found: list[Problem] = []
+    for (kind, key), document in sorted(documents.items()):
+        if kind not in ("stream", "route") or check_document(document, kind):
+            continue
+        found += _in(
+            kind,
+            key,
+            [
+                problem(path, N_("There is no role %(key)s in the configuration."), key=role)
+                for path, role in _roles_named(document)
+                if role not in known
+            ],
+        )
+    return found
+
+
 def check_configuration(documents: Documents) -> list[Problem]:
     """Every problem of every object, each prefixed with the object it is in."""
     found: list[Problem] = []
@@ -522,6 +578,8 @@ def check_configuration(documents: Documents) -> list[Problem]:
             found += _in(kind, key, check_layout(document, documents))
         elif kind == "dictionary":
             found += _in(kind, key, check_dictionary(document))
+        elif kind == "role":
+            found += _in(kind, key, check_role(document))
         else:
             found += _in(kind, key, check_attached(document, documents))
     return found

@@ -1,6 +1,6 @@
 """The Sales configuration's contract route end to end, with the people problems of a real
-office: the head of department is away (her deputy decides), a step is delegated and comes
-back, and a forgotten step is reminded of by e-mail through a real SMTP server."""
+office: the lawyer is away (her deputy decides), a step is delegated and comes back, and a
+forgotten step is reminded of by e-mail through a real SMTP server."""
 
 from __future__ import annotations
 
@@ -42,14 +42,16 @@ def test_contract_route_with_a_deputy_a_delegation_and_a_reminder_by_mail(
     clock.now = MONDAY
     db = services.db
     sales = Sales(app, db, clock, create_user)
-    hanna, artem, mila = (sales.ids[name] for name in ("hanna", "artem", "mila"))
+    lena, fedor, oleg, artem, mila, sveta = (
+        sales.ids[name] for name in ("lena", "fedor", "oleg", "artem", "mila", "sveta")
+    )
     dina = create_user("dina")
     doc_id = sales.contract("2500000")  # above the threshold: the CEO signs too
-    # Hanna, the head of the author's department, is away on Monday and Tuesday.
+    # Lena, the lawyer, is away on Monday and Tuesday.
     with db.session(write=True) as session:
         session.add(
             Deputy(
-                principal_id=hanna,
+                principal_id=lena,
                 deputy_id=dina,
                 starts_on=date(2026, 11, 30),
                 ends_on=date(2026, 12, 1),
@@ -58,19 +60,19 @@ def test_contract_route_with_a_deputy_a_delegation_and_a_reminder_by_mail(
             )
         )
     assert admin.submit(f"/s/contracts/{doc_id}/route/start").status_code == 303
-    assert open_steps(db, doc_id) == [("legal", dina, hanna)]  # the deputy has it
+    assert open_steps(db, doc_id) == [("legal", dina, lena)]  # the deputy has it
     with db.session(write=True) as session:
         task_id = session.scalar(select(RouteTask.id).where(RouteTask.node == "legal"))
         assert task_id is not None
         tasks.decide(session, sales.env, task_id, Actor(dina, "dina"), "approve", now=clock())
-    # Hanna is back on Wednesday; the CFO step, hers, is delegated to Artem and returns.
+    # The CFO step is Fedor's; he delegates it to Artem, and it returns.
     clock.now = MONDAY + timedelta(days=2)
-    assert open_steps(db, doc_id) == [("cfo", dina, hanna)]  # given while she was away
+    assert open_steps(db, doc_id) == [("cfo", fedor, None)]
     with db.session(write=True) as session:
         cfo_task = session.scalar(select(RouteTask.id).where(RouteTask.node == "cfo"))
         assert cfo_task is not None
         delegated = tasks.delegate(
-            session, sales.env, cfo_task, Actor(hanna, "hanna"), artem, now=clock()
+            session, sales.env, cfo_task, Actor(fedor, "fedor"), artem, now=clock()
         )
         delegated_id = delegated.id
     with db.session(write=True) as session:
@@ -84,10 +86,11 @@ def test_contract_route_with_a_deputy_a_delegation_and_a_reminder_by_mail(
             now=clock(),
         )
     with db.session(write=True) as session:
-        tasks.decide(session, sales.env, cfo_task, Actor(hanna, "hanna"), "approve", now=clock())
-    assert open_steps(db, doc_id) == [("ceo", hanna, None)]
-    # Nobody decides the CEO step: the scheduler's job reminds, then tells it is overdue,
-    # once each, through the SMTP server.
+        tasks.decide(session, sales.env, cfo_task, Actor(fedor, "fedor"), "approve", now=clock())
+    assert open_steps(db, doc_id) == [("ceo", oleg, None)]
+    # Nobody decides the CEO step: the scheduler's job reminds Oleg, then tells him and the
+    # step's controller, Hanna (the head of sales), that it is overdue, once each, through
+    # the SMTP server.
     sweep = next(job for job in services.jobs if job.key == "routes.timers")
     deliver = next(job for job in PLATFORM_JOBS if job.key == "mail.deliver")
     clock.advance(days=7)
@@ -98,10 +101,12 @@ def test_contract_route_with_a_deputy_a_delegation_and_a_reminder_by_mail(
         str(make_header(decode_header(message["Subject"]))) for _, message in inbox.messages
     ]
     assert [recipients for recipients, _ in inbox.messages] == [
-        ["hanna@example.com"],
+        ["oleg@example.com"],
+        ["oleg@example.com"],
         ["hanna@example.com"],
     ]
-    assert subjects[0].startswith("Reminder") and subjects[1].startswith("Overdue")
+    assert subjects[0].startswith("Reminder")
+    assert subjects[1].startswith("Overdue") and subjects[2].startswith("Overdue")
     # Late, so the decision needs the reason of the delay.
     with db.session(write=True) as session:
         ceo_task = session.scalar(select(RouteTask.id).where(RouteTask.node == "ceo"))
@@ -110,13 +115,13 @@ def test_contract_route_with_a_deputy_a_delegation_and_a_reminder_by_mail(
             session,
             sales.env,
             ceo_task,
-            Actor(hanna, "hanna"),
+            Actor(oleg, "oleg"),
             "approve",
             now=clock(),
             delay_reason="Was on a business trip",
         )
     assert sorted(open_steps(db, doc_id)) == sorted(
-        [("manager", mila, None), ("secretary", hanna, None)]
+        [("manager", mila, None), ("secretary", sveta, None)]
     )
     sales.decide(doc_id, "manager", "complete")
     sales.decide(doc_id, "secretary", "complete")

@@ -317,8 +317,23 @@ def test_the_card_learns_in_one_query_whether_a_route_exists(company: Company) -
 SALES = Path(__file__).resolve().parents[3] / "potok" / "seed_configs" / "sales"
 
 
+# Who does what in the Sales tests: the head of sales and two managers in the Sales
+# department, and one person in each role the contract route names.
+SALES_STAFF = {
+    "hanna": "head_of_sales",
+    "artem": "sales_manager",
+    "mila": "sales_manager",
+    "lena": "lawyer",
+    "fedor": "cfo",
+    "oleg": "ceo",
+    "sveta": "secretary",
+}
+
+
 class Sales:
-    """The Sales folder imported; an author in a department headed by Hanna."""
+    """The Sales folder imported (its roles with it); Hanna heads the Sales department,
+    where Artem registers contracts for Mila; Lena, Fedor, Oleg and Sveta hold the roles
+    the contract route names."""
 
     def __init__(self, app: Any, db: Any, clock: Any, create_user: Any) -> None:
         self.db, self.clock = db, clock
@@ -327,7 +342,7 @@ class Sales:
             store.import_documents(
                 session, folders.validate_folder(SALES).documents, author="t", now=clock()
             )
-        self.ids = {name: create_user(name) for name in ("hanna", "artem", "mila")}
+        self.ids = {name: create_user(name) for name in SALES_STAFF}
         with db.session(write=True) as session:
             department = Department(
                 name="Sales",
@@ -338,10 +353,13 @@ class Sales:
             )
             session.add(department)
             session.flush()
-            for name in ("artem", "mila"):
+            for name, role_key in SALES_STAFF.items():
                 person = session.get(User, self.ids[name])
-                assert person is not None
-                person.department_id = department.id
+                role = session.scalar(select(Role).where(Role.key == role_key))
+                assert person is not None and role is not None
+                person.roles.append(role)
+                if role_key in ("head_of_sales", "sales_manager"):
+                    person.department_id = department.id
 
     def contract(self, amount: str) -> int:
         with self.db.session(write=True) as session:
@@ -403,16 +421,26 @@ def test_the_sales_contract_route_runs_to_its_end(
     card = admin.get(f"/s/contracts/{doc_id}")
     assert "Start route" in card.text  # the Contracts stream starts it by hand
     assert admin.submit(f"/s/contracts/{doc_id}/route/start").status_code == 303
-    assert sales.steps(doc_id) == [("legal", "hanna")]
+    assert sales.steps(doc_id) == [("legal", "lena")]
     sales.decide(doc_id, "legal", "reject", "Wrong liability clause")
     assert sales.steps(doc_id) == [("revision", "artem")]
     sales.decide(doc_id, "revision", "complete")
     sales.decide(doc_id, "legal", "approve")
+    assert sales.steps(doc_id) == [("cfo", "fedor")]
     sales.decide(doc_id, "cfo", "approve")
     if ceo:
-        assert sales.steps(doc_id) == [("ceo", "hanna")]
+        assert sales.steps(doc_id) == [("ceo", "oleg")]
         sales.decide(doc_id, "ceo", "approve")
-    assert sales.steps(doc_id) == [("manager", "mila"), ("secretary", "hanna")]
+    assert sales.steps(doc_id) == [("manager", "mila"), ("secretary", "sveta")]
+    with db.session() as session:
+        controllers = set(
+            session.scalars(
+                select(RouteTask.controller_id)
+                .join(RouteInstance, RouteInstance.id == RouteTask.instance_id)
+                .where(RouteInstance.doc_id == doc_id)
+            )
+        )
+    assert controllers == {sales.ids["hanna"]}  # the head of sales watches every step
     sales.decide(doc_id, "secretary", "complete")
     sales.decide(doc_id, "manager", "complete")
     with db.session() as session:
@@ -439,11 +467,6 @@ def test_a_client_card_lists_what_waits_for_my_decision(
             now=clock(),
             link_readable=lambda _s, _i: True,
         ).id
-        boss_role = session.scalar(select(Role).where(Role.key == "admin"))
-        for name in ("hanna", "artem"):
-            person = session.get(User, sales.ids[name])
-            assert person is not None and boss_role is not None
-            person.roles.append(boss_role)  # both may read every client and contract
     other = sales.contract("700000")
     with db.session(write=True) as session:
         contract = documents.create(
@@ -461,9 +484,9 @@ def test_a_client_card_lists_what_waits_for_my_decision(
         ).id
     for doc_id in (contract, other):
         assert admin.submit(f"/s/contracts/{doc_id}/route/start").status_code == 303
-    hanna, artem = make_client(), make_client()
-    assert hanna.login("hanna").status_code == 303 and artem.login("artem").status_code == 303
-    card = hanna.get(f"/s/clients/{client}")
+    lena, artem = make_client(), make_client()
+    assert lena.login("lena").status_code == 303 and artem.login("artem").status_code == 303
+    card = lena.get(f"/s/clients/{client}")  # the lawyer reads every client
     assert card.status_code == 200
     assert 'id="waiting"' in card.text and "Waiting for your decision" in card.text
     shown = re.findall(
@@ -476,12 +499,18 @@ def test_a_client_card_lists_what_waits_for_my_decision(
             .where(RouteInstance.doc_id == contract, RouteTask.status == "open")
         )
     assert shown == [str(task_id)]  # the other contract is not this client's
-    assert 'id="waiting"' not in artem.get(f"/s/clients/{client}").text
-    # Every step of the Sales route is Hanna's (the head of the author's department): after
-    # each of her decisions the next step waits; once the contract is out of her hands,
-    # nothing does.
-    for step, decision in (("legal", "approve"), ("cfo", "approve"), ("secretary", "complete")):
-        waiting = hanna.get(f"/s/clients/{client}").text.split('id="waiting"')[1]
+    assert 'id="waiting"' not in artem.get(f"/s/clients/{client}").text  # his own client
+    # Each step waits on the client card of the one whose role it is, and after the
+    # decision no longer does.
+    people = {"lena": lena, "fedor": make_client(), "sveta": make_client()}
+    for name in ("fedor", "sveta"):
+        assert people[name].login(name).status_code == 303
+    for step, name, decision in (
+        ("legal", "lena", "approve"),
+        ("cfo", "fedor", "approve"),
+        ("secretary", "sveta", "complete"),
+    ):
+        waiting = people[name].get(f"/s/clients/{client}").text.split('id="waiting"')[1]
         with db.session() as session:
             node = session.scalar(
                 select(RouteTask.node).where(
@@ -490,4 +519,4 @@ def test_a_client_card_lists_what_waits_for_my_decision(
             )
         assert node == step
         sales.decide(contract, step, decision)
-    assert 'id="waiting"' not in hanna.get(f"/s/clients/{client}").text
+        assert 'id="waiting"' not in people[name].get(f"/s/clients/{client}").text
