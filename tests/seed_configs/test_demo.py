@@ -142,7 +142,7 @@ def test_demo_needs_the_sales_roles(
             session.add(SystemState(key="default_configuration", value={}, updated_at=_now()))
     finally:
         db.dispose()
-    code, out, err = run(["demo"], capsys)
+    code, _, err = run(["demo"], capsys)
     assert code == 2
     assert "the demo needs the roles of the Sales configuration" in err
     db = database()

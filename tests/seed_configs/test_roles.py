@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from potok.app import services_of
 from potok.metadata import folders, store
 from potok.platform.audit import Actor
 from potok.platform.models import Role, User
 from potok.runtime import documents
 from potok.runtime.routing import jobs
-from potok.app import services_of
 
 SALES = Path(__file__).resolve().parents[2] / "potok" / "seed_configs" / "sales"
 SALES_ROLES = [
