@@ -50,7 +50,6 @@ from __future__ import annotations
 import bisect
 import gc
 import itertools
-import operator
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,21 +58,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from faker import Faker
-from sqlalchemy import Connection, Table, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
 
-from potok.metadata import numbering, store
+from potok.metadata import store
 from potok.metadata.compiler import CompiledStream
 from potok.metadata.dictionaries import items_of
-from potok.metadata.formulas import Formula, compile_formula, evaluation_order
 from potok.metadata.model import Field
 from potok.metadata.schema_changes import Workspace
 from potok.metadata.tables import NumberCounter
 from potok.platform.db import Database
+from potok.seed_configs import _demo_requisites as requisites
 from potok.seed_configs._demo_texts import LEGAL_FORMS, NAME_SUFFIXES, SOLE_TRADER, TEXTS
+from potok.seed_configs._demo_writer import STREAMS, Batch, Doc, Writer
 
 LANGUAGES = {"ru": "ru_RU", "en": "en_US"}
-STREAMS = ("clients", "contracts", "works", "inquiries")
 BATCH = 1000  # clients per transaction
 POOL = 1500  # Faker values drawn per kind; documents combine them
 # Documents per client: the distribution of counts (index = count, value = weight).
@@ -135,9 +133,8 @@ def generate(
         }
         # INNs are made from the client's number: a second run numbers on after the first.
         earlier = session.scalar(select(func.count()).select_from(compiled["clients"].table))
-    writer = _Writer(
+    writer = Writer(
         compiled={key: compiled[key] for key in STREAMS},
-        dictionaries=dictionaries,
         counters=counters,
         now=now,
     )
@@ -286,20 +283,6 @@ def _bare_company(name: str, language: str) -> str:
 
 
 @dataclass
-class _Doc:
-    """One document to write: its values by field key; ``links`` name documents of this batch
-    (field -> (stream, index in the batch)) whose ids are known only after they are written."""
-
-    moment: datetime
-    author: int
-    values: dict[str, Any]
-    links: dict[str, tuple[str, int]] = field(default_factory=dict)
-
-
-Batch = dict[str, list[_Doc]]
-
-
-@dataclass
 class _Maker:
     rng: random.Random
     words: _Words
@@ -360,7 +343,7 @@ class _Maker:
             quoted = f"«{brand}»" if self.language == "ru" else brand
             name = f"{short} {quoted}" if self.language == "ru" else f"{brand} {short}"
             full_name = f"{long} {quoted}"
-        inn = _inn(
+        inn = requisites.inn(
             self.earlier + number, self.seed, TAX_REGIONS.get(region_code, "77"), sole_trader
         )
         domain = rng.choice(self.words.domains)
@@ -375,7 +358,7 @@ class _Maker:
             "manager": manager,
             "inn": inn,
             "legal_address": rng.choice(self.words.addresses),
-            "phone": _phone(rng, self.language, mobile=False),
+            "phone": requisites.phone(rng, self.language, mobile=False),
             "email": f"info@{domain}",
             "site": f"https://{domain}",
             "mailing_groups": self.mailing_groups(),
@@ -384,16 +367,16 @@ class _Maker:
         }
         if not sole_trader:
             values["kpp"] = inn[:4] + "01001"
-            values["ogrn"] = _ogrn(created.year - rng.randrange(1, 15), inn)
+            values["ogrn"] = requisites.ogrn(created.year - rng.randrange(1, 15), inn)
         if rng.random() < 0.7:
-            values.update(_bank(rng, self.words.banks, number))
+            values.update(requisites.bank(rng, self.words.banks, number))
         first = len(batch["contracts"])
         statuses = [
             self.contract(batch, index, values, manager)
             for _ in range(self.plan.counts["contracts"][number])
         ]
         values["status"] = self.item("client_statuses", _client_status(rng, statuses))
-        batch["clients"].append(_Doc(created, manager, values))
+        batch["clients"].append(Doc(created, manager, values))
         contracts = list(range(first, len(batch["contracts"])))
         for _ in range(self.plan.counts["works"][number]):
             self.work(batch, index, manager, contracts)
@@ -418,7 +401,7 @@ class _Maker:
         return {
             "person": rng.choice(self.words.people),
             "job_title": position,
-            "phone": _phone(rng, self.language, mobile=True),
+            "phone": requisites.phone(rng, self.language, mobile=True),
             "email": f"{rng.choice(self.words.logins)}@{domain}",
             "influence": rng.randint(2, 5) if top else rng.randint(-5, 4),
         }
@@ -451,7 +434,7 @@ class _Maker:
             "valid_to": signed + timedelta(days=365) if signed else None,
             "stages": self.stages(amount, signed or created.date(), status),
         }
-        batch["contracts"].append(_Doc(created, manager, values, {"client": ("clients", client)}))
+        batch["contracts"].append(Doc(created, manager, values, {"client": ("clients", client)}))
         return status
 
     def stages(self, amount: Decimal, start: date, status: str) -> list[dict[str, Any]]:
@@ -505,7 +488,7 @@ class _Maker:
         links = {"client": ("clients", client)}
         if contracts and rng.random() < 0.5:
             links["contract"] = ("contracts", rng.choice(contracts))
-        batch["works"].append(_Doc(created, manager, values, links))
+        batch["works"].append(Doc(created, manager, values, links))
 
     def inquiry(
         self, batch: Batch, client: int, owner: Mapping[str, Any], manager: int, *, origin: bool
@@ -552,7 +535,7 @@ class _Maker:
                 for name, cost in [(product, price), *lines[1:]]
             ]
         links = {"client": ("clients", client)} if status == "converted" else {}
-        batch["inquiries"].append(_Doc(created, manager, values, links))
+        batch["inquiries"].append(Doc(created, manager, values, links))
 
 
 def _client_status(rng: random.Random, contracts: Sequence[str]) -> str:
@@ -566,221 +549,3 @@ def _client_status(rng: random.Random, contracts: Sequence[str]) -> str:
     if contracts:
         return rng.choice(("active", "passive"))
     return rng.choices(("new", "negotiating", "passive", "lost"), (30, 40, 20, 10))[0]
-
-
-# Requisites --------------------------------------------------------------------------------
-
-_INN_10 = (2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN_11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-_INN_12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
-
-
-def _check_digit(digits: str, weights: Sequence[int]) -> str:
-    return str(sum(int(d) * w for d, w in zip(digits, weights, strict=False)) % 11 % 10)
-
-
-def _inn(number: int, seed: int, region: str, sole_trader: bool) -> str:
-    """A valid INN, unique per ``number`` (a bijection of it), starting with the region's tax
-    code: 10 digits for an organisation, 12 for a sole trader."""
-    serial = (number * 7_654_321 + seed * 1_000_003) % 10**8
-    if not sole_trader:
-        digits = f"{region}{serial % 10**7:07d}"
-        return digits + _check_digit(digits, _INN_10)
-    digits = f"{region}{serial:08d}"
-    digits += _check_digit(digits, _INN_11)
-    return digits + _check_digit(digits, _INN_12)
-
-
-def _ogrn(year: int, inn: str) -> str:
-    digits = f"1{year % 100:02d}{inn[:4]}{inn[4:9]}"
-    return digits + str(int(digits) % 11 % 10)
-
-
-def _account_key(prefix: str, account: str) -> str:
-    """``account`` with its key digit (the 9th) set so the Central Bank's check passes."""
-    digits = prefix + account
-    weights = (7, 1, 3) * 8
-    total = sum(int(d) * w for d, w in zip(digits, weights, strict=False))
-    key = (-total * 7) % 10  # the key's weight is 3, and 3 * 7 = 1 (mod 10)
-    return account[:8] + str(key) + account[9:]
-
-
-def _bank(rng: random.Random, banks: Sequence[str], number: int) -> dict[str, str]:
-    position = rng.randrange(len(banks))
-    bik = f"0445250{position + 10:02d}"
-    return {
-        "bank": banks[position],
-        "bik": bik,
-        "corr_account": _account_key("0" + bik[4:6], f"301018100{0:08d}{bik[-3:]}"),
-        "account": _account_key(bik[-3:], f"407028100{number % 10**11:011d}"),
-    }
-
-
-def _phone(rng: random.Random, language: str, *, mobile: bool) -> str:
-    if language == "ru":
-        code = f"9{rng.randint(10, 99)}" if mobile else rng.choice(("495", "499", "812", "343"))
-        return f"+7 ({code}) {rng.randint(100, 999)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}"
-    return f"+1 ({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(1000, 9999)}"
-
-
-# Writing -----------------------------------------------------------------------------------
-
-
-@dataclass
-class _Writer:
-    """Writes batches into the stream tables: numbers, ids, links, table rows, search text."""
-
-    compiled: Mapping[str, CompiledStream]
-    dictionaries: Mapping[str, _Dictionary]
-    counters: dict[tuple[str, str], int]
-    now: datetime
-    written: dict[str, int] = field(default_factory=dict)
-    # Per stream: (table field, column) -> formula; computed field -> formula, in order.
-    row_formulas: dict[str, list[tuple[Field, Field, Formula]]] = field(default_factory=dict)
-    formulas: dict[str, dict[str, Formula]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.written = dict.fromkeys(STREAMS, 0)
-        for key, compiled in self.compiled.items():
-            self.row_formulas[key] = [
-                (item, column, compile_formula(str(column.spec["formula"])))
-                for item in compiled.stream.fields
-                for column in item.columns
-                if "formula" in column.spec
-            ]
-            computed = {
-                item.key: compile_formula(str(item.spec["formula"]))
-                for item in compiled.stream.fields
-                if item.type == "computed"
-            }
-            self.formulas[key] = {name: computed[name] for name in evaluation_order(computed)}
-
-    def write(self, connection: Connection, batch: Batch) -> None:
-        ids: dict[str, list[int]] = {}
-        for key in STREAMS:
-            ids[key] = self.insert(connection, key, batch[key], ids)
-        self.save_counters(connection)
-
-    def insert(
-        self, connection: Connection, key: str, docs: list[_Doc], ids: Mapping[str, list[int]]
-    ) -> list[int]:
-        if not docs:
-            return []
-        compiled = self.compiled[key]
-        spec = compiled.stream.numbering
-        template = str(spec.get("template") or "{counter}")
-        rows = []
-        for doc in docs:
-            for name, (stream, index) in doc.links.items():
-                doc.values[name] = ids[stream][index]
-            self.compute(key, doc.values)
-            period = numbering.period_of(spec, doc.moment)
-            counter = self.counters[(key, period)] = self.counters.get((key, period), 0) + 1
-            row = {
-                "reg_number": numbering.format_number(template, counter, doc.moment),
-                "reg_year": doc.moment.year,
-                "author_id": doc.author,
-                "created_at": doc.moment,
-                "updated_at": doc.moment,
-                "version": 1,
-                "deleted": False,
-            }
-            for name, column in compiled.columns.items():
-                row[column.name] = doc.values.get(name)
-            rows.append(row)
-        new_ids = self.insert_rows(connection, compiled.table, rows)
-        self.insert_parts(connection, compiled, docs, new_ids)
-        if compiled.search_fields:
-            table = compiled.table
-            connection.execute(
-                update(table)
-                .where(table.c.id >= new_ids[0], table.c.id <= new_ids[-1])
-                .values(search_text=compiled.search_expression())
-            )
-        self.written[key] += len(docs)
-        return new_ids
-
-    @staticmethod
-    def insert_rows(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert ``rows``; answers their ids in order. SQLite gives one row per statement when
-        asked to return ids in order, so there the rows go in as one ``executemany`` (the write
-        transaction is exclusive: they take the ids after the largest) and their ids are read
-        back; PostgreSQL returns them from multi-row INSERTs."""
-        if connection.dialect.name != "sqlite":
-            statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-            return list(connection.execute(statement, rows).scalars())
-        last = connection.scalar(select(func.max(table.c.id))) or 0
-        _execute_many(connection, table, rows)
-        return list(
-            connection.scalars(select(table.c.id).where(table.c.id > last).order_by(table.c.id))
-        )
-
-    def insert_parts(
-        self, connection: Connection, compiled: CompiledStream, docs: list[_Doc], ids: list[int]
-    ) -> None:
-        for name, part in compiled.parts.items():
-            item = compiled.stream.field(name)
-            if item.type == "files":
-                continue
-            rows: list[dict[str, Any]] = []
-            columns = compiled.part_columns.get(name, {})
-            for doc, doc_id in zip(docs, ids, strict=True):
-                value = doc.values.get(name) or []
-                if item.storage == "multi":
-                    rows.extend({"doc_id": doc_id, "value_id": v} for v in value)
-                    continue
-                for position, line in enumerate(value):
-                    row = {"doc_id": doc_id, "position": position}
-                    row.update({c.name: line.get(k) for k, c in columns.items()})
-                    rows.append(row)
-            if rows:
-                _execute_many(connection, part, rows)
-
-    def compute(self, key: str, values: dict[str, Any]) -> None:
-        """Fill formula columns of table rows, then computed fields, as the card would."""
-        stream = self.compiled[key].stream
-        today = self.now.date()
-        for item, column, formula in self.row_formulas[key]:
-            for line in values.get(item.key) or []:
-                result = formula.evaluate(line, today=today, now=self.now)
-                line[column.key] = column.field_type.parse(column.spec, result)
-        for name, formula in self.formulas[key].items():
-            result = formula.evaluate(values, today=today, now=self.now)
-            values[name] = stream.field(name).field_type.parse(stream.field(name).spec, result)
-
-    def save_counters(self, connection: Connection) -> None:
-        insert_ = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-        for (stream, period), value in sorted(self.counters.items()):
-            statement = insert_(NumberCounter).values(stream=stream, period=period, value=value)
-            connection.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[NumberCounter.stream, NumberCounter.period],
-                    set_={"value": value},
-                )
-            )
-
-
-def _execute_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """``INSERT`` ``rows`` (dicts with the same keys) in one ``executemany``. Each value goes
-    through its column type's bind processor, as SQLAlchemy would send it; on SQLite the rows
-    skip SQLAlchemy's per-row parameter handling, a quarter of the generator's time there."""
-    if connection.dialect.name != "sqlite":
-        connection.execute(insert(table), rows)
-        return
-    names = list(rows[0])
-    compiled = insert(table).compile(dialect=connection.dialect, column_keys=names)
-    order = list(compiled.positiontup or ())
-    processors = [
-        (position, process)
-        for position, name in enumerate(order)
-        if (process := table.c[name].type.bind_processor(connection.dialect)) is not None
-    ]
-    values_of = operator.itemgetter(*order)
-    converted = []
-    for row in rows:
-        values = list(values_of(row)) if len(order) > 1 else [row[order[0]]]
-        for position, process in processors:
-            if values[position] is not None:
-                values[position] = process(values[position])
-        converted.append(tuple(values))
-    connection.exec_driver_sql(str(compiled), converted)
