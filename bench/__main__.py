@@ -5,68 +5,29 @@ card_throughput, list, list_filter, list_page_filter, search — or ``--only run
 six, which share one filled database. Route engine scenarios: route_transitions, inbox — or
 ``--only routes`` for both (the inbox always has 10,000 tasks, whatever ``--size``). Results
 go to ``bench/results/<date>-<db>-<size>[-runtime][-routes].json`` and ``.md``.
+
+    python -m bench growth --size 10k,100k,1m [--db ...] [--only NAME ...]
+    python -m bench growth --from FILE [FILE ...]
+
+Growth curves (:mod:`bench.growth`): the runtime scenarios at several sizes side by side, or
+the same report built from results files written earlier, in
+``bench/results/<date>-<db>-growth.json`` and ``.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import sys
-import tempfile
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
-
-from bench import metadata, routes, runtime
-from bench.harness import Result, Throughput
-from potok.platform import migrate
-from potok.platform.db import Database
-from potok.settings import Settings
+from bench import growth, metadata, routes, runtime
+from bench.database import POSTGRES_ADMIN, BenchDatabase
+from bench.harness import Result, Throughput, format_seconds, report
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 RESULTS = Path(__file__).parent / "results"
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 METADATA = ("publish_field", "validate_compile")
-SECRET_KEY = runtime.SECRET_KEY
-
-
-class BenchDatabase:
-    """A fresh, migrated database for one scenario, dropped afterwards."""
-
-    def __init__(self, kind: str, admin_url: str) -> None:
-        self.kind = kind
-        self.admin_url = admin_url
-        self.folder = tempfile.TemporaryDirectory(prefix="potok-bench-")
-        self.name = f"potok_bench_{Path(self.folder.name).name.replace('-', '_')}"
-
-    def __enter__(self) -> Database:
-        if self.kind == "sqlite":
-            settings = Settings.defaults(data_dir=Path(self.folder.name), secret_key=SECRET_KEY)
-        else:
-            admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-            with admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{self.name}"'))
-            admin.dispose()
-            url = self.admin_url.rsplit("/", 1)[0] + "/" + self.name
-            settings = Settings.defaults(
-                data_dir=Path(self.folder.name), database_url=url, secret_key=SECRET_KEY
-            )
-        self.settings = settings.replace(scheduler=False)
-        self.database = Database.from_settings(settings)
-        migrate.upgrade(self.database.engine)
-        return self.database
-
-    def __exit__(self, *_: object) -> None:
-        self.database.dispose()
-        if self.kind != "sqlite":
-            admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-            admin.dispose()
-        self.folder.cleanup()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,29 +58,18 @@ def run(args: argparse.Namespace) -> int:
         bench_database = BenchDatabase(args.db, args.postgres_url)
         with bench_database as database:
             results += routes.run(bench_database.settings, database, size, chosen, runs=args.runs)
-    rows = [result.as_dict() for result in results]
-    RESULTS.mkdir(exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     suffix = ""
     if not chosen & set(METADATA):
         suffix += "-runtime" if chosen & set(runtime.SCENARIOS) else ""
         suffix += "-routes" if chosen & set(routes.SCENARIOS) else ""
-    stem = RESULTS / f"{date.today().isoformat()}-{args.db}-{args.size}{suffix}"
-    report = {
-        "database": args.db,
-        "size": args.size,
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
-        "results": rows,
-    }
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    stem = args.results / f"{date.today().isoformat()}-{args.db}-{args.size}{suffix}"
+    written = report(args.db, args.size, results)
+    stem.with_suffix(".json").write_text(json.dumps(written, indent=2) + "\n")
     lines = table(results)
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.3f} s"
 
 
 def table(results: list[Result]) -> list[str]:
@@ -139,19 +89,84 @@ def table(results: list[Result]) -> list[str]:
             elif isinstance(measured, Throughput):
                 cells += [
                     f"{measured.per_second:.0f} req/s",
-                    f"p50 {_ms(measured.latency_p50_s)}, p99 {_ms(measured.latency_p99_s)}",
+                    f"p50 {format_seconds(measured.latency_p50_s)}, "
+                    f"p99 {format_seconds(measured.latency_p99_s)}",
                     f"{measured.requests} requests, {measured.errors} errors",
                 ]
             else:
                 low, high = min(measured.samples), max(measured.samples)
-                cells += [_ms(measured.median), _ms(measured.p95), f"{_ms(low)} – {_ms(high)}"]
+                cells += [
+                    format_seconds(measured.median),
+                    format_seconds(measured.p95),
+                    f"{format_seconds(low)} – {format_seconds(high)}",
+                ]
         ratio = row.get("ratio_throughput", row.get("ratio_median", ""))
         cells += [str(ratio), f"{row['peak_rss_mb']} MB", row["target"]]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def main() -> int:
+def grow(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Measure the runtime scenarios at ``--size`` sizes, or join ``--from`` files; write and
+    print the growth report."""
+    if args.files and (args.size or args.only or args.db):
+        parser.error("--from builds the report from files: it takes no --size, --only or --db")
+    if not args.files and not args.size:
+        parser.error("give the sizes to measure (--size 10k,100k,1m) or results files (--from)")
+    try:
+        if args.files:
+            reports = growth.load(args.files)
+        else:
+            chosen = set(args.only or ["runtime"])
+            if "runtime" in chosen:
+                chosen |= set(runtime.SCENARIOS)
+            kind = args.db or "sqlite"
+            reports = growth.run(
+                args.size,
+                lambda: BenchDatabase(kind, args.postgres_url),
+                chosen,
+                runs=args.runs,
+                seconds=args.seconds,
+            )
+        built = growth.build(reports)
+    except ValueError as error:
+        parser.error(str(error))
+    growth.write(built, args.results)
+    print("\n".join(growth.table(built)))
+    return 0
+
+
+def _sizes(value: str) -> list[str]:
+    """``10k,100k,1m`` -> the sizes, each one of SIZES, at least two."""
+    sizes = [size.strip().lower() for size in value.split(",") if size.strip()]
+    unknown = [size for size in sizes if size not in SIZES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown size {unknown[0]!r} (choose from {', '.join(SIZES)})"
+        )
+    if len(set(sizes)) < 2:
+        raise argparse.ArgumentTypeError("a growth curve needs two sizes or more, e.g. 10k,100k")
+    return sizes
+
+
+def _common(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--postgres-url",
+        default=POSTGRES_ADMIN,
+        help="an admin connection; a scratch database is created beside it",
+    )
+    command.add_argument(
+        "--runs", type=int, default=200, help="timed requests per runtime scenario"
+    )
+    command.add_argument(
+        "--seconds", type=float, default=10.0, help="load duration of card_throughput per server"
+    )
+    command.add_argument(
+        "--results", type=Path, default=RESULTS, help="where to write (default bench/results)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     commands = parser.add_subparsers(dest="command", required=True)
     runner = commands.add_parser("run", help="run scenarios and write bench/results/")
@@ -162,16 +177,27 @@ def main() -> int:
     )
     runner.add_argument("--size", choices=sorted(SIZES), default="10k")
     runner.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
-    runner.add_argument(
-        "--postgres-url",
-        default=POSTGRES_ADMIN,
-        help="an admin connection; a scratch database is created beside it",
+    _common(runner)
+    grower = commands.add_parser(
+        "growth", help="the runtime scenarios at several sizes side by side (growth curves)"
     )
-    runner.add_argument("--runs", type=int, default=200, help="timed requests per runtime scenario")
-    runner.add_argument(
-        "--seconds", type=float, default=10.0, help="load duration of card_throughput per server"
+    grower.add_argument(
+        "--size", type=_sizes, help="comma-separated sizes to measure, e.g. 10k,100k,1m"
     )
-    args = parser.parse_args()
+    grower.add_argument(
+        "--from",
+        dest="files",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="build the report from results files written earlier instead of measuring",
+    )
+    grower.add_argument("--only", action="append", choices=[*runtime.SCENARIOS, "runtime"])
+    grower.add_argument("--db", choices=["sqlite", "postgresql"], help="default sqlite")
+    _common(grower)
+    args = parser.parse_args(argv)
+    if args.command == "growth":
+        return grow(args, grower)
     return run(args)
 
 

@@ -3,8 +3,10 @@ and the process's peak memory."""
 
 from __future__ import annotations
 
+import platform
 import resource
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,3 +103,19 @@ class Result:
             data["floor"] = self.floor.summary()
             data["ratio_throughput"] = round(self.measured.per_second / self.floor.per_second, 2)
         return data
+
+
+def report(database: str, size: str, results: list[Result]) -> dict[str, Any]:
+    """One run's results file: the database kind, the size label (``10k``), where it ran."""
+    return {
+        "database": database,
+        "size": size,
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+        "results": [result.as_dict() for result in results],
+    }
+
+
+def format_seconds(seconds: float) -> str:
+    """``6.8 ms`` below a second, ``1.234 s`` from a second up."""
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.3f} s"
