@@ -48,7 +48,7 @@ def bank(rng: random.Random, banks: Sequence[str], number: int) -> dict[str, str
         "bank": banks[position],
         "bik": bik,
         "corr_account": account_key("0" + bik[4:6], f"301018100{0:08d}{bik[-3:]}"),
-        "account": account_key(bik[-3:], f"407028100{number % 10**11:011d}"),
+        "account": account_key(bik[-3:], f"407028100{(number * 7_919 + 104_729) % 10**11:011d}"),
     }
 
 

@@ -51,6 +51,7 @@ import bisect
 import gc
 import itertools
 import random
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -266,7 +267,9 @@ class _Words:
         else:
             people = [fake.name() for _ in range(POOL)]
         return cls(
-            companies=sorted({_bare_company(fake.company(), language) for _ in range(POOL)}),
+            companies=sorted(
+                {bare for _ in range(POOL) if (bare := _bare_company(fake.company()))}
+            ),
             people=people,
             logins=[fake.user_name() for _ in range(POOL)],
             domains=sorted({fake.domain_name() for _ in range(POOL)}),
@@ -275,11 +278,19 @@ class _Words:
         )
 
 
-def _bare_company(name: str, language: str) -> str:
-    """A Faker company name without its legal form (the generator adds its own)."""
-    for short, _ in LEGAL_FORMS[language]:
-        name = name.removeprefix(short + " ").removesuffix(" " + short)
-    return name.strip(' «»"').replace(",", "")
+_QUOTED = re.compile(r"«(.+)»")
+_LEGAL_FORM = re.compile(r"\s+(?:LLC|Inc|Ltd|PLC|Group|Лтд|Лимитед|Инк)\.?$")
+
+
+def _bare_company(name: str) -> str | None:
+    """A Faker company name without its legal form ("ОАО «…»", "… LLC"), for the generator
+    to add its own; None for names of real companies (Faker's Russian list has some)."""
+    quoted = _QUOTED.search(name)
+    if quoted:
+        return quoted.group(1).replace(",", "")
+    if any(char.isdigit() or char in "()" for char in name) or name.upper() == name:
+        return None
+    return _LEGAL_FORM.sub("", name).replace(",", "")
 
 
 @dataclass
@@ -468,7 +479,9 @@ class _Maker:
             (40, 20, 15, 8, 12, 5),
         )[0]
         planned = created + timedelta(days=int(rng.expovariate(0.25)) % 21)
-        planned = planned.replace(hour=rng.randint(9, 17), minute=rng.choice((0, 15, 30, 45)))
+        planned = planned.replace(
+            hour=rng.randint(9, 17), minute=rng.choice((0, 15, 30, 45)), second=0
+        )
         planned = max(planned, created)
         duration = {"call": 15, "letter": 30, "meeting": 90}.get(kind, 60)
         done = planned < self.now and rng.random() < 0.92
