@@ -11,6 +11,7 @@ import pytest
 from bench import growth
 from bench.__main__ import main
 from bench.database import BenchDatabase
+from potok.platform.db import Database
 
 MS = 0.001
 
@@ -287,7 +288,7 @@ def test_a_growth_run_at_two_tiny_sizes_drops_each_database_before_the_next():
     opened: list[BenchDatabase] = []
 
     class Recorded(BenchDatabase):
-        def __enter__(self):  # type: ignore[no-untyped-def]
+        def __enter__(self) -> Database:
             events.append(("open", self.name))
             opened.append(self)
             return super().__enter__()
