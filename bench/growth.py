@@ -48,6 +48,7 @@ FLAT = 2.0
 VERDICTS = ("flat", "grows with the database", "grows", "one size")
 _MULTIPLIERS = {"k": 1_000, "m": 1_000_000}
 _GROWTH_KEYS = ("size", "potok_growth", "floor_growth")
+_ROW_KEYS = {"scenario", "potok", "target", "peak_rss_mb"}
 
 
 def parse_size(label: str) -> int:
@@ -175,6 +176,11 @@ def build(reports: list[dict[str, Any]]) -> dict[str, Any]:
 def reports_in(data: dict[str, Any], source: str) -> list[dict[str, Any]]:
     """The single-size reports a results file holds: itself, or each size of a growth file."""
     if "results" in data and "size" in data:
+        rows = data["results"]
+        if not isinstance(rows, list) or not all(
+            isinstance(row, dict) and row.keys() >= _ROW_KEYS for row in rows
+        ):
+            raise ValueError(f"{source}: its results lack {', '.join(sorted(_ROW_KEYS))}")
         return [{**data, "source": data.get("source") or source}]
     if "scenarios" in data and "sizes" in data:
         by_size = {

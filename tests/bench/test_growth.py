@@ -262,11 +262,13 @@ def test_unreadable_or_mixed_files_stop_with_a_clear_message(tmp_path, capsys):
     broken = tmp_path / "c.json"
     broken.write_text("{not json")
     other = _write(tmp_path / "d.json", {"hello": "world"})
+    rowless = _write(tmp_path / "e.json", _report("1m", [{"scenario": "card"}]))
     cases = [
         ([sqlite, postgres], "results of different databases cannot be compared"),
         ([sqlite, broken], "c.json: cannot be read as a results file"),
         ([sqlite, other], "d.json: not a results file of python -m bench"),
         ([sqlite, tmp_path / "missing.json"], "missing.json: cannot be read"),
+        ([sqlite, rowless], "e.json: its results lack peak_rss_mb, potok, scenario, target"),
     ]
     for files, message in cases:
         with pytest.raises(SystemExit) as stopped:
