@@ -306,6 +306,7 @@ class RouteTask(Base):
         Index("ix_route_tasks_original", "original_assignee_id", "status"),
         Index("ix_route_tasks_controller", "controller_id", "status"),
         Index("ix_route_tasks_decided", "decided_by_id", "decided_at", "id"),
+        Index("ix_route_tasks_token", "token_id", "parent_id"),
     )
 
 
@@ -325,7 +326,11 @@ class RouteTimer(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
     key: Mapped[str] = mapped_column(String(120), unique=True)
 
-    __table_args__ = (Index("ix_route_timers_due", "fired_at", "cancelled_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_route_timers_due", "fired_at", "cancelled_at", "due_at"),
+        Index("ix_route_timers_task", "task_id"),
+        Index("ix_route_timers_token", "token_id"),
+    )
 
 
 class RouteEvent(Base):

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, false, func, select, update
+from sqlalchemy import Table, and_, false, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from potok.errors import N_, NotFound
@@ -78,22 +78,27 @@ def notify(
     text: str,
     now: datetime,
     params: dict[str, Any] | None = None,
-    task_id: int | None = None,
-) -> Notification:
-    """Add one notification for ``user_id`` to the session's transaction."""
-    notification = Notification(
-        user_id=user_id,
-        created_at=now,
-        read_at=None,
-        kind=kind,
-        stream=stream,
-        doc_id=doc_id,
-        task_id=task_id,
-        text=text,
-        params=params or {},
+    task: RouteTask | None = None,
+) -> None:
+    """Write one notification for ``user_id`` in the session's transaction (a plain
+    INSERT: the route engine writes without the ORM's unit of work)."""
+    session.connection().execute(
+        _INSERT,
+        {
+            "user_id": user_id,
+            "created_at": now,
+            "read_at": None,
+            "kind": kind,
+            "stream": stream,
+            "doc_id": doc_id,
+            "task_id": task.id if task is not None else None,
+            "text": text,
+            "params": params or {},
+        },
     )
-    session.add(notification)
-    return notification
+
+
+_INSERT = insert(cast(Table, Notification.__table__))
 
 
 def _labels(labels: Any, fallback: str) -> dict[str, str]:
@@ -105,12 +110,12 @@ def _labels(labels: Any, fallback: str) -> dict[str, str]:
     }
 
 
-def on_event(step: Step, what: str, node: str | None, details: dict[str, Any]) -> None:
+def on_event(
+    step: Step, what: str, node: str | None, task: RouteTask | None, details: dict[str, Any]
+) -> None:
     """Notify the people a timeline event concerns (see the module docstring)."""
     if what not in EVENTS:
         return
-    task_id = details.get("task_id")
-    task = step.session.get(RouteTask, task_id) if task_id is not None else None
     people: list[tuple[int | None, str, str, dict[str, Any]]] = []
     if task is not None and what in ("task_created", "reassigned"):
         kind, text = TASK_KINDS.get(task.kind, ("task", NEW_TASK))
@@ -161,7 +166,7 @@ def on_event(step: Step, what: str, node: str | None, details: dict[str, Any]) -
             text=text,
             now=step.now,
             params={**common, **params},
-            task_id=task.id if task is not None else None,
+            task=task,
         )
 
 

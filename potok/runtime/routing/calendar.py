@@ -136,10 +136,13 @@ class CalendarDays:
     working_days: set[date] = field(default_factory=set)
 
 
+_DAYS = select(WorkCalendarDay.__table__.c.day, WorkCalendarDay.__table__.c.working)
+
+
 def load(session: Session, *, day_start: time = time(9), day_end: time = time(18)) -> WorkCalendar:
     """The calendar with the holidays and extra working days kept in the database."""
     days = CalendarDays()
-    for day, working in session.execute(select(WorkCalendarDay.day, WorkCalendarDay.working)):
+    for day, working in session.execute(_DAYS):
         (days.working_days if working else days.holidays).add(day)
     return WorkCalendar(
         holidays=frozenset(days.holidays),

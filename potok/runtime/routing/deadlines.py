@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, update
 
 from potok.errors import N_
 from potok.metadata.routes import Deadline, Duration, Node
 from potok.platform.models import RouteTask, RouteTimer, RouteToken
+from potok.runtime.routing import rows
 from potok.runtime.routing.calendar import CalendarError, WorkCalendar
 from potok.runtime.routing.errors import RouteRuntimeError
 
@@ -81,7 +81,7 @@ def deadline_for(
 
 
 def schedule_task(
-    session: Session,
+    writer: rows.Writer,
     task: RouteTask,
     node: Node,
     now: datetime,
@@ -91,52 +91,60 @@ def schedule_task(
     """Reminder timers before the task's deadline and an overdue timer at it."""
     if task.deadline is None:
         return
-    for index, duration in enumerate(node.reminders):
-        due = before(duration, task.deadline, calendar, zone)
-        if due > now:
-            session.add(
-                RouteTimer(
-                    instance_id=task.instance_id,
-                    kind="reminder",
-                    due_at=due,
-                    task_id=task.id,
-                    key=f"reminder:{task.id}:{index}",
-                )
-            )
-    session.add(
-        RouteTimer(
-            instance_id=task.instance_id,
-            kind="overdue",
-            due_at=task.deadline,
-            task_id=task.id,
-            key=f"overdue:{task.id}",
-        )
+    timers = [
+        {
+            "instance_id": task.instance_id,
+            "kind": "reminder",
+            "due_at": due,
+            "task_id": task.id,
+            "key": f"reminder:{task.id}:{index}",
+        }
+        for index, duration in enumerate(node.reminders)
+        if (due := before(duration, task.deadline, calendar, zone)) > now
+    ]
+    timers.append(
+        {
+            "instance_id": task.instance_id,
+            "kind": "overdue",
+            "due_at": task.deadline,
+            "task_id": task.id,
+            "key": f"overdue:{task.id}",
+        }
+    )
+    writer.add_many(RouteTimer, timers)
+
+
+def schedule_wait(writer: rows.Writer, token: RouteToken, due: datetime) -> None:
+    writer.add_many(
+        RouteTimer,
+        [
+            {
+                "instance_id": token.instance_id,
+                "kind": "wait",
+                "due_at": due,
+                "token_id": token.id,
+                "key": f"wait:{token.id}",
+            }
+        ],
     )
 
 
-def schedule_wait(session: Session, token: RouteToken, due: datetime) -> None:
-    session.add(
-        RouteTimer(
-            instance_id=token.instance_id,
-            kind="wait",
-            due_at=due,
-            token_id=token.id,
-            key=f"wait:{token.id}",
-        )
+_TIMERS = rows.table_of(RouteTimer)
+_CANCEL = (
+    update(_TIMERS)
+    .where(
+        _TIMERS.c.task_id.in_(bindparam("task_ids", expanding=True)),
+        _TIMERS.c.fired_at.is_(None),
+        _TIMERS.c.cancelled_at.is_(None),
     )
+    .values(cancelled_at=bindparam("now"))
+)
 
 
-def cancel_task_timers(session: Session, task_ids: list[int], now: datetime) -> None:
+def cancel_task_timers(writer: rows.Writer, task_ids: list[int], now: datetime) -> None:
+    """Cancel the pending timers of tasks."""
     if task_ids:
-        session.execute(
-            update(RouteTimer)
-            .where(
-                RouteTimer.task_id.in_(task_ids),
-                RouteTimer.fired_at.is_(None),
-                RouteTimer.cancelled_at.is_(None),
-            )
-            .values(cancelled_at=now)
-        )
+        writer.execute(_CANCEL, {"task_ids": task_ids, "now": now})
 
 
 def wait_until(

@@ -23,16 +23,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from potok.errors import N_, PotokError, ValidationFailed
+from potok.errors import N_, NotFound, PotokError, ValidationFailed
 from potok.metadata import conditions
 from potok.metadata.routes import Edge, Node
 from potok.platform.audit import Actor
 from potok.platform.models import RouteInstance, RouteTask, RouteToken
-from potok.runtime import documents
-from potok.runtime.routing import actions, deadlines
+from potok.runtime.routing import actions, deadlines, rows
 from potok.runtime.routing.context import Env, Step, published_version
 from potok.runtime.routing.errors import RouteAlreadyRunning, RouteRuntimeError
 from potok.runtime.routing.steps import close_tasks, first_positions, open_tasks
@@ -41,6 +40,14 @@ __all__ = ["Env", "Step", "guarded", "leave", "move", "start"]
 
 MAX_STEPS = 10_000  # automatic steps in one transition: more means a loop without people
 LIVE = ("active", "waiting")
+
+
+_RUNNING = select(RouteInstance.id).where(
+    RouteInstance.stream == bindparam("stream"),
+    RouteInstance.doc_id == bindparam("doc_id"),
+    RouteInstance.route == bindparam("route"),
+    RouteInstance.status.in_(("running", "needs_attention")),
+)
 
 
 def start(
@@ -63,31 +70,39 @@ def start(
         )
     runtime = env.streams.get(session, stream)
     table = runtime.compiled.table
-    session.execute(select(table.c.id).where(table.c.id == doc_id).with_for_update())
-    document = documents.load(session, runtime, doc_id)
-    running = session.scalar(
-        select(RouteInstance.id).where(
-            RouteInstance.stream == stream,
-            RouteInstance.doc_id == doc_id,
-            RouteInstance.route == route_key,
-            RouteInstance.status.in_(("running", "needs_attention")),
-        )
-    )
+    document = session.execute(
+        runtime.statement(
+            "route.lock",
+            lambda: (
+                select(table.c.author_id, table.c.deleted)
+                .where(table.c.id == bindparam("doc_id"))
+                .with_for_update()
+            ),
+        ),
+        {"doc_id": doc_id},
+    ).first()
+    if document is None or document.deleted:
+        raise NotFound()
+    running = session.scalar(_RUNNING, {"stream": stream, "doc_id": doc_id, "route": route_key})
     if running is not None:
         raise RouteAlreadyRunning()
-    instance = RouteInstance(
-        stream=stream,
-        doc_id=doc_id,
-        route=route_key,
-        route_version_id=version_id,
-        status="running",
-        author_id=document.author_id,
-        started_by_id=actor.user_id,
-        started_at=now,
-        version=0,
+    instance = rows.Writer(session).add(
+        RouteInstance,
+        {
+            "stream": stream,
+            "doc_id": doc_id,
+            "route": route_key,
+            "route_version_id": version_id,
+            "status": "running",
+            "outcome": None,
+            "error": None,
+            "author_id": document.author_id,
+            "started_by_id": actor.user_id,
+            "started_at": now,
+            "finished_at": None,
+            "version": 0,
+        },
     )
-    session.add(instance)
-    session.flush()
     step = Step(session, env, instance, route, actor, now)
     token = new_token(step, route.start.key, "active")
     step.event("started", route.start.key)
@@ -99,14 +114,18 @@ def guarded(step: Step, movement: Callable[[], None]) -> None:
     """Run ``movement``; a run-time error undoes it and leaves the instance needing
     attention."""
     nested = step.session.begin_nested()
+    step.session.connection()  # the SAVEPOINT now: the writer uses the connection directly
+    resting, created = step.resting, len(step.created)
     try:
         movement()
         nested.commit()
     except RouteRuntimeError as error:
         nested.rollback()
+        rows.undo(step.session, step.created[created:])
+        del step.created[created:]
+        step.resting = resting
         step.forget_values()
-        step.instance.status = "needs_attention"
-        step.instance.error = error.text[:2000]
+        step.writer.change(step.instance, status="needs_attention", error=error.text[:2000])
         step.event("needs_attention", comment=error.text[:2000])
 
 
@@ -114,22 +133,23 @@ def guarded(step: Step, movement: Callable[[], None]) -> None:
 
 
 def new_token(step: Step, node: str, status: str, arrived_from: str | None = None) -> RouteToken:
-    token = RouteToken(
-        instance_id=step.instance.id,
-        node=node,
-        status=status,
-        arrived_from=arrived_from,
-        created_at=step.now,
-        consumed_at=step.now if status == "consumed" else None,
+    token = step.writer.add(
+        RouteToken,
+        {
+            "instance_id": step.instance.id,
+            "node": node,
+            "status": status,
+            "arrived_from": arrived_from,
+            "created_at": step.now,
+            "consumed_at": step.now if status == "consumed" else None,
+        },
     )
-    step.session.add(token)
-    step.session.flush()
+    step.created.append(token)
     return token
 
 
 def consume(step: Step, token: RouteToken) -> None:
-    token.status = "consumed"
-    token.consumed_at = step.now
+    step.writer.change(token, status="consumed", consumed_at=step.now)
 
 
 def move(step: Step, token: RouteToken, edge: Edge) -> None:
@@ -155,6 +175,7 @@ def _enter(step: Step, node: Node, came_from: str) -> list[str]:
         return []
     if node.type in ("assignment", "approval"):
         token = new_token(step, node.key, "active", came_from)
+        step.resting = True
         open_tasks(step, token, node, first_positions(node))
         return []
     if node.type == "condition":
@@ -168,11 +189,12 @@ def _enter(step: Step, node: Node, came_from: str) -> list[str]:
     if node.type == "action":
         return _act(step, node, out)
     if node.type == "wait":
-        due = deadlines.wait_until(node, step.values(), step.now, step.calendar, step.env.zone)
+        due = deadlines.wait_until(node, step.lazy_values, step.now, step.calendar, step.env.zone)
         if due <= step.now:
             return [out[0].target]
         token = new_token(step, node.key, "active", came_from)
-        deadlines.schedule_wait(step.session, token, due)
+        step.resting = True
+        deadlines.schedule_wait(step.writer, token, due)
         step.event("waiting", node.key)
         return []
     return [out[0].target]  # start
@@ -248,7 +270,6 @@ def choose(step: Step, node: Node) -> Edge:
 
 def _join(step: Step, node: Node, came_from: str) -> list[str]:
     new_token(step, node.key, "waiting", came_from)
-    step.session.flush()
     waiting = list(
         step.session.scalars(
             select(RouteToken)
@@ -272,18 +293,21 @@ def _join(step: Step, node: Node, came_from: str) -> list[str]:
     return [edge.target for edge in step.route.outgoing(node.key)]
 
 
+_LIVE = select(RouteToken).where(
+    RouteToken.instance_id == bindparam("instance_id"), RouteToken.status.in_(LIVE)
+)
+
+
 def live_tokens(step: Step) -> list[RouteToken]:
-    return list(
-        step.session.scalars(
-            select(RouteToken).where(
-                RouteToken.instance_id == step.instance.id, RouteToken.status.in_(LIVE)
-            )
-        )
-    )
+    return list(step.session.scalars(_LIVE, {"instance_id": step.instance.id}))
 
 
 def settle(step: Step) -> None:
-    """Finish the instance when no branch is left; a route stuck at a join is an error."""
+    """Finish the instance when no branch is left; a route stuck at a join is an error.
+    A branch that came to rest at a person's step or a wait in this movement is left, so
+    there is nothing to read."""
+    if step.resting:
+        return
     live = live_tokens(step)
     if not live:
         finish(step, step.instance.outcome or "completed")
@@ -294,24 +318,16 @@ def settle(step: Step) -> None:
         )
 
 
+_OPEN_LEFT = select(RouteTask).where(
+    RouteTask.instance_id == bindparam("instance_id"),
+    RouteTask.status.in_(("open", "delegated")),
+)
+
+
 def finish(step: Step, outcome: str) -> None:
-    open_left = list(
-        step.session.scalars(
-            select(RouteTask).where(
-                RouteTask.instance_id == step.instance.id,
-                RouteTask.status.in_(("open", "delegated")),
-            )
-        )
-    )
-    close_tasks(step, open_left)
-    step.session.execute(
-        update(RouteToken)
-        .where(RouteToken.instance_id == step.instance.id, RouteToken.status.in_(LIVE))
-        .values(status="consumed", consumed_at=step.now)
-    )
-    step.instance.status = "finished"
-    step.instance.outcome = outcome
-    step.instance.finished_at = step.now
+    close_tasks(step, list(step.session.scalars(_OPEN_LEFT, {"instance_id": step.instance.id})))
+    step.writer.change_all(live_tokens(step), status="consumed", consumed_at=step.now)
+    step.writer.change(step.instance, status="finished", outcome=outcome, finished_at=step.now)
     step.event("finished", decision=outcome)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from potok.errors import N_
@@ -34,7 +34,8 @@ def _active(session: Session, user_id: int | None) -> int | None:
     """``user_id`` when it names an active person, else None."""
     if user_id is None:
         return None
-    user = session.get(User, user_id)
+    with session.no_autoflush:
+        user = session.get(User, user_id)
     return user_id if user is not None and user.is_active and not user.is_system else None
 
 
@@ -80,14 +81,19 @@ def _least_loaded(session: Session, members: list[int]) -> int:
     return min(members, key=lambda member: (load.get(member, 0), member))
 
 
+_ACTIVE_BY_NAME = select(User.__table__.c.id).where(
+    User.__table__.c.username == bindparam("username"),
+    User.__table__.c.is_active.is_(True),
+    User.__table__.c.is_system.is_(False),
+)
+
+
 def person(
     session: Session, executor: Executor, instance: RouteInstance, values: Mapping[str, Any]
 ) -> int:
     """The one user an executor without a role choice names (raises RouteRuntimeError)."""
     if executor.kind == "user":
-        user_id = _active(
-            session, session.scalar(select(User.id).where(User.username == executor.value))
-        )
+        user_id = session.scalar(_ACTIVE_BY_NAME, {"username": executor.value})
         if user_id is None:
             raise RouteRuntimeError(N_("There is no active user %(name)s."), name=executor.value)
         return user_id
@@ -140,10 +146,8 @@ def resolve(
 
 
 def with_deputy(session: Session, user_id: int, today: date) -> Assignee:
-    deputies = org.acting_for(session, user_id, today)
-    if deputies:
-        return Assignee(deputies[0].id, original_id=user_id)
-    return Assignee(user_id)
+    deputy = org.first_deputy_id(session, user_id, today)
+    return Assignee(user_id) if deputy is None else Assignee(deputy, original_id=user_id)
 
 
 def may_act(session: Session, task: RouteTask, user_id: int | None, today: date) -> bool:

@@ -33,8 +33,7 @@ def retry(
     step = step_for(session, env, instance_id, actor, now, running=False)
     if step.instance.status != "needs_attention":
         raise RouteNotRunning()
-    step.instance.status = "running"
-    step.instance.error = None
+    step.writer.change(step.instance, status="running", error=None)
     step.event("retried")
     guarded(step, lambda: _resume_all(step))
     return step.instance
@@ -69,7 +68,7 @@ def cancel(
     if step.instance.status not in ("running", "needs_attention"):
         raise RouteNotRunning()
     finish(step, "cancelled")
-    step.instance.status = "cancelled"
+    step.writer.change(step.instance, status="cancelled")
     return step.instance
 
 
@@ -119,7 +118,7 @@ def migrate(
             for key in missing
         ]
         raise StepsMissingInVersion(params={"steps": ", ".join(labels)})
-    instance.route_version_id = to_version_id
+    step.writer.change(instance, route_version_id=to_version_id)
     step.event("migrated", comment=f"{old_number} → {numbers[to_version_id]}")
     return instance
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-
 from potok.metadata.routes import Node
 from potok.platform.models import RouteTask, RouteToken
 from potok.runtime.routing import deadlines, executors
@@ -20,7 +18,7 @@ def first_positions(node: Node) -> list[int] | None:
 
 def open_tasks(step: Step, token: RouteToken, node: Node, positions: list[int] | None) -> None:
     """Tasks for the executors at ``positions`` of a person's step (all when None)."""
-    values = step.values()
+    values = step.lazy_values
     today = step.now.date()
     deadline = deadlines.deadline_for(node.deadline, values, step.now, step.calendar, step.env.zone)
     controller = (
@@ -61,37 +59,35 @@ def add_task(
     deadline: datetime | None,
     controller_id: int | None,
     parent_id: int | None = None,
+    comment: str = "",
 ) -> RouteTask:
-    earlier = step.session.scalars(
-        select(RouteTask.id).where(RouteTask.token_id == token.id, RouteTask.position == position)
-    ).all()
-    task = RouteTask(
-        instance_id=step.instance.id,
-        token_id=token.id,
-        node=node.key,
-        kind=kind,
-        position=position,
-        assignee_id=assignee.user_id,
-        original_assignee_id=assignee.original_id,
-        parent_id=parent_id,
-        pool_role=assignee.pool_role,
-        status="open",
-        comment="",
-        deadline=deadline,
-        controller_id=controller_id,
-        created_at=step.now,
-        key=f"{step.instance.id}:{token.id}:{position}:{len(earlier)}",
+    task = step.writer.add(
+        RouteTask,
+        {
+            "instance_id": step.instance.id,
+            "token_id": token.id,
+            "node": node.key,
+            "kind": kind,
+            "position": position,
+            "assignee_id": assignee.user_id,
+            "original_assignee_id": assignee.original_id,
+            "parent_id": parent_id,
+            "pool_role": assignee.pool_role,
+            "status": "open",
+            "comment": comment,
+            "deadline": deadline,
+            "controller_id": controller_id,
+            "created_at": step.now,
+            "key": step.new_key(),
+        },
     )
-    step.session.add(task)
-    step.session.flush()
+    step.created.append(task)
     if kind in ("assignment", "approval"):
-        deadlines.schedule_task(step.session, task, node, step.now, step.calendar, step.env.zone)
-    step.event("task_created", node.key, task_id=task.id)
+        deadlines.schedule_task(step.writer, task, node, step.now, step.calendar, step.env.zone)
+    step.event("task_created", node.key, task)
     return task
 
 
 def close_tasks(step: Step, tasks: list[RouteTask], status: str = "cancelled") -> None:
-    for task in tasks:
-        task.status = status
-        task.decided_at = step.now
-    deadlines.cancel_task_timers(step.session, [task.id for task in tasks], step.now)
+    step.writer.change_all(tasks, status=status, decided_at=step.now)
+    deadlines.cancel_task_timers(step.writer, [task.id for task in tasks], step.now)

@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from potok.errors import NotFound
 from potok.metadata.routes import Node
 from potok.platform import org
 from potok.platform.audit import Actor
-from potok.platform.models import RouteTask, RouteToken, User
+from potok.platform.models import RouteInstance, RouteTask, RouteToken, User
 from potok.runtime.routing import executors
-from potok.runtime.routing.context import Env, Step, step_for
+from potok.runtime.routing.context import Env, Step
 from potok.runtime.routing.deadlines import cancel_task_timers
 from potok.runtime.routing.engine import consume, guarded, leave, new_token
 from potok.runtime.routing.errors import (
@@ -54,20 +54,32 @@ NEEDS_COMMENT = ("refuse", "reject", "return_for_revision")
 MAX_COMMENT = 5000
 
 
-def _task(session: Session, task_id: int) -> RouteTask:
-    task = session.get(RouteTask, task_id) if 0 < task_id < 2**63 else None
-    if task is None:
-        raise NotFound()
-    return task
+_BEGIN = (
+    select(RouteTask, RouteInstance, RouteToken)
+    .join(RouteInstance, RouteInstance.id == RouteTask.instance_id)
+    .join(RouteToken, RouteToken.id == RouteTask.token_id)
+    .where(RouteTask.id == bindparam("task_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_CURRENT = (
+    select(RouteTask)
+    .where(RouteTask.token_id == bindparam("token_id"), RouteTask.parent_id.is_(None))
+    .order_by(RouteTask.id)
+)
 
 
 def _begin(
     session: Session, env: Env, task_id: int, actor: Actor, now: datetime
-) -> tuple[Step, RouteTask]:
-    task = _task(session, task_id)
-    step = step_for(session, env, task.instance_id, actor, now, running=False)
-    session.refresh(task)
-    return step, task
+) -> tuple[Step, RouteTask, RouteToken]:
+    """The task, its token and its instance read in one statement that locks the instance
+    (and them) for the rest of the transaction."""
+    row = session.execute(_BEGIN, {"task_id": task_id}).first() if 0 < task_id < 2**63 else None
+    if row is None:
+        raise NotFound()
+    task, instance, token = row
+    route = env.route(session, instance.route_version_id)
+    return Step(session, env, instance, route, actor, now), task, token
 
 
 def _check_open(step: Step, task: RouteTask) -> None:
@@ -95,7 +107,7 @@ def decide(
     """Record ``decision`` on a task and move the route on as far as it goes."""
     if decision == "accept":
         return accept(session, env, task_id, actor, now=now)
-    step, task = _begin(session, env, task_id, actor, now)
+    step, task, token = _begin(session, env, task_id, actor, now)
     if task.status != "open" and task.decided_by_id == actor.user_id and task.decision == decision:
         return task  # a repeated submit: nothing happens
     _check_open(step, task)
@@ -114,23 +126,28 @@ def decide(
         and actor.user_id == step.instance.author_id
     ):
         raise SelfApprovalForbidden()
-    task.status = "refused" if decision in ("refuse", "reject") else "done"
-    task.decision = decision
-    task.comment = comment
-    task.delay_reason = delay_reason
-    task.decided_at = now
-    task.decided_by_id = actor.user_id
-    cancel_task_timers(session, [task.id], now)
+    moving = token.status == "active" and task.kind not in ("delegated", "revision")
+    # read before anything is written, so nothing has to be flushed for it
+    siblings = current_tasks(step, token) if moving and decision != "return_for_revision" else []
+    step.writer.change(
+        task,
+        status="refused" if decision in ("refuse", "reject") else "done",
+        decision=decision,
+        comment=comment,
+        delay_reason=delay_reason,
+        decided_at=now,
+        decided_by_id=actor.user_id,
+    )
+    cancel_task_timers(step.writer, [task.id], now)
     step.event(
         "decided",
         task.node,
-        task_id=task.id,
+        task,
         decision=decision,
         comment=comment,
         delay_reason=delay_reason,
     )
-    token = session.get(RouteToken, task.token_id)
-    if token is None or token.status != "active":
+    if token.status != "active":
         return task
     if task.kind == "delegated":
         _return_to_owner(step, task)
@@ -139,21 +156,21 @@ def decide(
     elif decision == "return_for_revision":
         guarded(step, lambda: _return_for_revision(step, token, node, task))
     else:
-        guarded(step, lambda: evaluate(step, token, node))
+        guarded(step, lambda: evaluate(step, token, node, siblings))
     return task
 
 
 def accept(session: Session, env: Env, task_id: int, actor: Actor, *, now: datetime) -> RouteTask:
     """The assignee (or their deputy) acknowledges an open assignment and starts work on it;
     the task stays open. Accepting it again changes nothing; completing it does not need it."""
-    step, task = _begin(session, env, task_id, actor, now)
+    step, task, _token = _begin(session, env, task_id, actor, now)
     if task.kind != "assignment":
         raise UnknownDecision()
     _check_open(step, task)
     if task.accepted_at is not None:
         return task
-    task.accepted_at = now
-    step.event("accepted", task.node, task_id=task.id)
+    step.writer.change(task, accepted_at=now)
+    step.event("accepted", task.node, task=task)
     return task
 
 
@@ -165,13 +182,7 @@ def resubmit(
 
 
 def current_tasks(step: Step, token: RouteToken) -> list[RouteTask]:
-    return list(
-        step.session.scalars(
-            select(RouteTask)
-            .where(RouteTask.token_id == token.id, RouteTask.parent_id.is_(None))
-            .order_by(RouteTask.id)
-        )
-    )
+    return list(step.session.scalars(_CURRENT, {"token_id": token.id}))
 
 
 def node_outcome(node: Node, tasks: list[RouteTask]) -> str:
@@ -201,8 +212,11 @@ def node_outcome(node: Node, tasks: list[RouteTask]) -> str:
     return "pending"
 
 
-def evaluate(step: Step, token: RouteToken, node: Node) -> None:
-    tasks = current_tasks(step, token)
+def evaluate(
+    step: Step, token: RouteToken, node: Node, tasks: list[RouteTask] | None = None
+) -> None:
+    """Move on from a person's step when its tasks (``tasks``: read already) decide it."""
+    tasks = current_tasks(step, token) if tasks is None else tasks
     outcome = node_outcome(node, tasks)
     if outcome == "pending":
         return
@@ -232,7 +246,7 @@ def _return_for_revision(step: Step, token: RouteToken, node: Node, task: RouteT
         deadline=None,
         controller_id=None,
     )
-    step.event("revision", node.key, task_id=task.id)
+    step.event("revision", node.key, task=task)
 
 
 def _restart(step: Step, token: RouteToken, node: Node) -> None:
@@ -243,8 +257,8 @@ def _restart(step: Step, token: RouteToken, node: Node) -> None:
 def _return_to_owner(step: Step, task: RouteTask) -> None:
     parent = step.session.get(RouteTask, task.parent_id) if task.parent_id else None
     if parent is not None and parent.status == "delegated":
-        parent.status = "open"
-        step.event("returned", parent.node, task_id=parent.id, decision=task.decision)
+        step.writer.change(parent, status="open")
+        step.event("returned", parent.node, task=parent, decision=task.decision)
 
 
 def _active_user(session: Session, user_id: int) -> User:
@@ -265,17 +279,14 @@ def delegate(
     now: datetime,
 ) -> RouteTask:
     """Hand an open task to a colleague; it returns to its owner when they are done."""
-    step, task = _begin(session, env, task_id, actor, now)
+    step, task, token = _begin(session, env, task_id, actor, now)
     _check_open(step, task)
     if task.kind not in ("assignment", "approval"):
         raise UnknownDecision()
     colleague = _active_user(session, to_user_id)
     if colleague.id in (actor.user_id, task.assignee_id):
         raise InvalidAssignee()
-    token = session.get(RouteToken, task.token_id)
-    if token is None:
-        raise NotFound()
-    task.status = "delegated"
+    step.writer.change(task, status="delegated")
     child = add_task(
         step,
         token,
@@ -286,9 +297,9 @@ def delegate(
         deadline=task.deadline,
         controller_id=None,
         parent_id=task.id,
+        comment=(comment or "").strip()[:MAX_COMMENT],
     )
-    child.comment = (comment or "").strip()[:MAX_COMMENT]
-    step.event("delegated", task.node, task_id=task.id, comment=child.comment)
+    step.event("delegated", task.node, task=task, comment=child.comment)
     return child
 
 
@@ -304,7 +315,7 @@ def reassign(
 ) -> RouteTask:
     """Give an open task to someone else: by its controller, by the assignee's head of
     department, or by the supervisor who picks the executor among a role."""
-    step, task = _begin(session, env, task_id, actor, now)
+    step, task, _token = _begin(session, env, task_id, actor, now)
     if task.status != "open":
         raise TaskClosed()
     head = org.head_of_department_of(session, task.original_assignee_id or task.assignee_id)
@@ -321,10 +332,11 @@ def reassign(
     if task.pool_role is not None and not executors.has_role(session, user.id, task.pool_role):
         raise InvalidAssignee()
     who = executors.with_deputy(session, user.id, now.date())
-    task.assignee_id = who.user_id
-    task.original_assignee_id = who.original_id
-    task.pool_role = None
-    step.event(
-        "reassigned", task.node, task_id=task.id, comment=(comment or "").strip()[:MAX_COMMENT]
+    step.writer.change(
+        task,
+        assignee_id=who.user_id,
+        original_assignee_id=who.original_id,
+        pool_role=None,
     )
+    step.event("reassigned", task.node, task=task, comment=(comment or "").strip()[:MAX_COMMENT])
     return task

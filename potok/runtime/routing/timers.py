@@ -60,7 +60,11 @@ def sweep_timers(session: Session, env: Env, *, now: datetime) -> list[Fired]:
     for timer in due:
         claimed = session.execute(
             update(RouteTimer)
-            .where(RouteTimer.id == timer.id, RouteTimer.fired_at.is_(None))
+            .where(
+                RouteTimer.id == timer.id,
+                RouteTimer.fired_at.is_(None),
+                RouteTimer.cancelled_at.is_(None),  # e.g. by a wait that resumed just before
+            )
             .values(fired_at=now)
         ).rowcount  # type: ignore[attr-defined]
         if claimed != 1:
@@ -116,4 +120,4 @@ def _notify(session: Session, env: Env, timer: RouteTimer, now: datetime) -> Non
             text=translate.format(text, params) if translate else text % params,
             now=now,
         )
-    step.event(timer.kind, task.node, task_id=task.id)
+    step.event(timer.kind, task.node, task=task)
