@@ -365,13 +365,26 @@ def test_refuses_an_unknown_language_and_a_database_without_sales(db):
 
 
 def test_timing_of_ten_thousand_clients(db, capsys):
+    """Printed, not asserted; the batches' progress and the counters across batches are."""
     users = prepare(db)
+    seen: list[tuple[int, int]] = []
     started = time.perf_counter()
-    counts = demo_data.generate(db, clients=10_000, language="ru", users=users, now=NOW)
+    counts = demo_data.generate(
+        db,
+        clients=10_000,
+        language="ru",
+        users=users,
+        now=NOW,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     elapsed = time.perf_counter() - started
     with capsys.disabled():
         print(f"\ndemo data, 10,000 clients on {db.dialect}: {elapsed:.1f} s, {counts}")
-    assert counts["clients"] == 10_000
+    assert seen == [(done, 10_000) for done in range(1_000, 10_001, 1_000)]
+    with db.session() as session:
+        for key in STREAMS:
+            given = select(func.sum(NumberCounter.value)).where(NumberCounter.stream == key)
+            assert session.scalar(given) == counts[key]
 
 
 def test_amounts_are_money(db, filled, streams):
